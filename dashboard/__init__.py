@@ -1,0 +1,61 @@
+"""Fleet incident-risk dashboard: scenario engine, data sources, risk models and the Dash app.
+
+The public API is importable from here; names are resolved lazily so that
+``import dashboard`` stays cheap and never imports Dash unless the app is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # scenario engine
+    "Scenario": "dashboard.scenario",
+    "load_scenario": "dashboard.scenario",
+    "list_scenarios": "dashboard.scenario",
+    "generate_demo_dataset": "dashboard.generate",
+    # data sources
+    "DataSource": "dashboard.sources",
+    "Source": "dashboard.sources",
+    "Window": "dashboard.sources",
+    "open_source": "dashboard.sources",
+    "register_source": "dashboard.sources",
+    "list_sources": "dashboard.sources",
+    # risk models
+    "RiskModel": "dashboard.models",
+    "RiskScores": "dashboard.models",
+    "get_model": "dashboard.models",
+    "register_model": "dashboard.models",
+    "list_models": "dashboard.models",
+    # evaluation
+    "evaluate": "dashboard.evaluate",
+    "Scorecard": "dashboard.evaluate",
+    # app
+    "create_app": "dashboard.app",
+    "run_dashboard": "dashboard.app",
+    "LiveDashboard": "dashboard.app",
+    # errors
+    "DashboardError": "dashboard.errors",
+    "ScenarioError": "dashboard.errors",
+    "DataError": "dashboard.errors",
+    "SourceError": "dashboard.errors",
+    "ModelError": "dashboard.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dashboard' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,105 @@
+"""The risk-model interface: a window of fleet history in, per-server probability and its "why" out."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..sources.base import Window
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One tunable model parameter, described so the UI can render a form field for it."""
+
+    name: str
+    default: float | int | str | bool
+    description: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RiskScores:
+    """A model's verdict on the last tick of a window, one entry per server.
+
+    ``contributions`` has shape ``(N, len(factors))``: how much each factor
+    (usually a metric) adds to the probability; for transparent models each row
+    sums to ``probability``.
+    """
+
+    probability: np.ndarray  # float64 (N,), in [0, 1]
+    contributions: np.ndarray  # float64 (N, F)
+    factors: tuple[str, ...]  # names of the contribution columns
+
+    def top_factors(self, server: int, k: int = 3) -> list[tuple[str, float]]:
+        row = self.contributions[server]
+        order = np.argsort(-row)[:k]
+        return [(self.factors[j], float(row[j])) for j in order if row[j] > 0]
+
+
+class RiskModel(ABC):
+    """What a risk-model plug-in implements.
+
+    ``score`` takes the whole fleet's history at once and must be vectorised over
+    servers. A model never sees ground truth unless ``reads_ground_truth`` is True
+    (the scorer strips it from the window), and such a model says so in its name
+    and description.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    history: ClassVar[int] = 60  # ticks of history the model wants
+    metrics: ClassVar[tuple[str, ...]] = ()  # metrics it reads
+    reads_ground_truth: ClassVar[bool] = False
+    parameters: ClassVar[tuple[Parameter, ...]] = ()
+
+    def __init__(self, **params: Any):
+        self.params = self.resolve_params(params)
+
+    @classmethod
+    def resolve_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Defaults overridden by ``params``; unknown names and out-of-range values are refused."""
+        from ..errors import ModelError
+
+        known = {p.name: p for p in cls.parameters}
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ModelError(
+                f"model {cls.name!r} has no parameter(s) {', '.join(unknown)}; "
+                f"it takes: {', '.join(known) or 'none'}"
+            )
+        resolved: dict[str, Any] = {}
+        for name, spec in known.items():
+            value = params.get(name, spec.default)
+            if isinstance(spec.default, bool):
+                if not isinstance(value, bool):
+                    raise ModelError(f"model {cls.name!r}: parameter {name} must be true or false, got {value!r}")
+            elif isinstance(spec.default, (int, float)):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+                    raise ModelError(f"model {cls.name!r}: parameter {name} must be a finite number, got {value!r}")
+                if spec.low is not None and value < spec.low or spec.high is not None and value > spec.high:
+                    raise ModelError(
+                        f"model {cls.name!r}: parameter {name}={value!r} is outside [{spec.low}, {spec.high}]"
+                    )
+                if isinstance(spec.default, int) and not isinstance(spec.default, bool):
+                    if float(value) != int(value):
+                        raise ModelError(f"model {cls.name!r}: parameter {name} must be a whole number, got {value!r}")
+                    value = int(value)
+            if spec.choices is not None and value not in spec.choices:
+                raise ModelError(f"model {cls.name!r}: parameter {name} must be one of {list(spec.choices)}, got {value!r}")
+            resolved[name] = value
+        return resolved
+
+    @abstractmethod
+    def score(self, window: Window) -> RiskScores:
+        """Probability and contributions for every server at the window's last tick."""
+
+    def key(self) -> str:
+        """Identifies the model and its parameters, for caching scores."""
+        items = ",".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
+        return f"{self.name}({items})"

@@ -1,0 +1,140 @@
+"""The data-source interface: random access to ticks of fleet metrics.
+
+A source is a sequence of ticks; tick ``i`` holds one row per server. Plug-ins
+subclass :class:`Source`; users get a :class:`DataSource`, which wraps a source
+and adds the seed's sequential API (``get_next_batch``, ``reset``,
+``get_current_progress``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+
+
+@dataclass(frozen=True)
+class Window:
+    """The last ``T`` ticks of the whole fleet, tick-major, as numpy arrays.
+
+    ``metrics[name]`` has shape ``(T, N)`` (ticks x servers) with NaN where a
+    server reported nothing or the metric is missing. The server axis is the
+    source's full server list, in the same order for every window of a source.
+    Ground truth (``phase_kind`` codes and ``problem_child``) is present only
+    for labelled data and is stripped before an honest model sees the window.
+    """
+
+    timestamps: np.ndarray  # datetime64[ns] UTC, shape (T,)
+    servers: np.ndarray  # str, shape (N,)
+    profiles: np.ndarray  # str, shape (N,)
+    metrics: dict[str, np.ndarray]  # name -> float32 (T, N)
+    end: int  # index of the last tick of the window in its source
+    tick_seconds: float  # nominal interval between ticks
+    # Ground truth, None when the data carries none (or it was stripped):
+    phase: np.ndarray | None = None  # int8 (T, N): index into schema.PHASE_KINDS, -1 unknown
+    problem_child: np.ndarray | None = None  # bool (N,)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_ticks(self) -> int:
+        return int(self.timestamps.shape[0])
+
+    @property
+    def n_servers(self) -> int:
+        return int(self.servers.shape[0])
+
+    @property
+    def has_truth(self) -> bool:
+        return self.phase is not None or self.problem_child is not None
+
+    def without_truth(self) -> Window:
+        """The same window with the ground-truth columns removed."""
+        if not self.has_truth:
+            return self
+        return replace(self, phase=None, problem_child=None)
+
+    def metric(self, name: str) -> np.ndarray:
+        """``metrics[name]``, or an all-NaN array when the source lacks that metric."""
+        arr = self.metrics.get(name)
+        if arr is None:
+            return np.full((self.n_ticks, self.n_servers), np.nan, dtype=np.float32)
+        return arr
+
+
+class Source(ABC):
+    """What a data-source plug-in implements.
+
+    Subclasses set ``name``/``description``/``parameters`` (for the UI listing)
+    and implement the abstract methods. Everything must be vectorised: ``batch``
+    and ``window`` are called on every dashboard refresh.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    # Option name -> human description; rendered by the UI and checked by open_source.
+    parameters: ClassVar[dict[str, str]] = {}
+
+    live: bool = False  # True for sources that keep growing (progress reads "live")
+
+    @abstractmethod
+    def n_ticks(self) -> int:
+        """How many ticks are available now (a live source may grow between calls)."""
+
+    @abstractmethod
+    def timestamps(self) -> np.ndarray:
+        """Tick timestamps, datetime64[ns] UTC, shape ``(n_ticks,)``."""
+
+    @abstractmethod
+    def servers(self) -> pd.DataFrame:
+        """Columns ``server_name`` and ``profile``, one row per server, in window order."""
+
+    @abstractmethod
+    def batch(self, i: int) -> pd.DataFrame:
+        """All servers at tick ``i`` as a DataFrame in the schema's columns."""
+
+    @abstractmethod
+    def window(self, end: int, length: int) -> Window:
+        """Up to ``length`` ticks ending at tick ``end`` (fewer near the start)."""
+
+    def metadata(self) -> dict[str, Any] | None:
+        """The dataset's metadata (scenario, phases, affected servers) when it carries any."""
+        return None
+
+    def tick_seconds(self) -> float:
+        ts = self.timestamps()
+        if len(ts) < 2:
+            return 0.0
+        return float(np.median(np.diff(ts).astype("timedelta64[ms]").astype(np.int64)) / 1000.0)
+
+    def report(self) -> list[str]:
+        """What was done to the data while loading (sorted, deduplicated, mapped...)."""
+        return []
+
+    def identity(self) -> str:
+        """A string that changes when the data changes; used as a cache key."""
+        return f"{type(self).__name__}:{id(self)}"
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release files or memory held by the source."""
+
+
+def check_tick(i: int, n: int) -> int:
+    """``i`` as a valid tick index for a source of ``n`` ticks (negatives count from the end)."""
+    from ..errors import DataError
+
+    if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+        raise DataError(f"tick index must be an integer, got {i!r}")
+    if n <= 0:
+        raise DataError("the source has no ticks")
+    j = int(i) + n if i < 0 else int(i)
+    if not 0 <= j < n:
+        raise DataError(f"tick {i} is out of range: the source has ticks 0..{n - 1}")
+    return j
+
+
+__all__ = ["Source", "Window", "check_tick", "schema"]
