@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Set up (a local .venv) and run every test: ruff, then pytest with the browser tests in headless
+# Chromium. Any arguments go to pytest, e.g. `bash scripts/test.sh -k live001`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_env.sh test
+
+# Browser tests drive Debian's chromium through chromium-driver.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "installing chromium and chromium-driver for the browser tests..."
+  apt_install chromium chromium-driver || {
+    echo "error: the browser tests need chromium and chromium-driver: apt-get install chromium chromium-driver" >&2
+    exit 1
+  }
+fi
+export DASH_TEST_CHROMEPATH=${DASH_TEST_CHROMEPATH:-$(command -v chromium)}
+export SE_CHROMEDRIVER=${SE_CHROMEDRIVER:-$(command -v chromedriver)}
+
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest --headless "$@"
