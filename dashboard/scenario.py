@@ -1,0 +1,755 @@
+"""Scenario files: a versioned, validated description of a fleet and its incident timeline.
+
+A scenario says how big the fleet is and which profiles it mixes, how the incident unfolds
+(an ordered timeline of phases, each with an intensity shape), which servers are hit and how
+intensity moves each metric. :func:`parse_scenario` and :func:`load_scenario` let only
+:class:`~dashboard.errors.ScenarioError` escape; its message lists every problem as
+``source: field.path: rule``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from . import schema, settings
+from .errors import ScenarioError
+
+SCHEMA_VERSION = 1
+
+# Limits that keep a scenario generatable on one machine; each appears in its refusal message.
+MAX_FLEET_SIZE = 100_000
+MIN_TICK_S = 0.1
+MAX_TICK_S = 3600.0
+MAX_DURATION_S = 31 * 24 * 3600.0
+MAX_ROWS = 500_000_000
+MAX_PHASES = 64
+MAX_GROUPS = 32
+MAX_FILE_BYTES = 1_000_000
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+_NAME_RE = re.compile(NAME_PATTERN)
+_CLOCK_RE = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)\s*$")
+
+PROFILES = ("web", "database", "cache", "ml_compute")
+SHAPES = ("flat", "ramp", "sine")
+RULES = ("first_of_each_profile", "servers", "share", "profiles")
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+PhaseKind = Literal["stable", "escalation", "peak", "recovery"]
+ProfileName = Literal["web", "database", "cache", "ml_compute"]
+MetricName = Literal[
+    "cpu_pct",
+    "mem_pct",
+    "latency_ms",
+    "error_rate",
+    "disk_io_mb_s",
+    "net_in_mb_s",
+    "net_out_mb_s",
+    "gc_pause_ms",
+]
+
+
+def _parse_clock(value: Any) -> Any:
+    """Accept ``"m:ss"`` / ``"h:mm:ss"`` strings for times in seconds; leave numbers to the model."""
+    if isinstance(value, str):
+        match = _CLOCK_RE.match(value)
+        if not match:
+            raise ValueError(
+                f"expected seconds as a number or a 'm:ss' / 'h:mm:ss' string, got {value!r}"
+            )
+        hours, minutes, seconds = match.groups()
+        if float(seconds) >= 60 or (hours is not None and int(minutes) >= 60):
+            raise ValueError(
+                f"{value!r} is not a valid 'm:ss' / 'h:mm:ss' time (minutes and seconds must be below 60)"
+            )
+        return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_parse_clock)]
+
+
+def format_clock(seconds: float) -> str:
+    """``90`` -> ``"1:30"``; ``3725`` -> ``"1:02:05"`` (fractions kept when present)."""
+    whole = int(seconds)
+    frac = seconds - whole
+    h, rem = divmod(whole, 3600)
+    m, s = divmod(rem, 60)
+    sec = f"{s:02d}" if frac < 1e-9 else f"{s + frac:06.3f}".rstrip("0")
+    return f"{h}:{m:02d}:{sec}" if h else f"{m}:{sec}"
+
+
+class _CrossFieldProblems(ValueError):
+    """Problems found across fields, each with its own location (turned into ScenarioError)."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        super().__init__("; ".join(f"{loc}: {msg}" for loc, msg in problems))
+        self.problems = problems
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", strict=True, allow_inf_nan=False, validate_default=True
+    )
+
+
+class Fleet(_Model):
+    """How many servers, and the share of each profile (weights, normalised)."""
+
+    size: int = Field(
+        20, ge=1, le=MAX_FLEET_SIZE, description=f"number of servers, 1..{MAX_FLEET_SIZE:,}"
+    )
+    mix: dict[ProfileName, float] = Field(
+        default_factory=lambda: {p: 1.0 for p in PROFILES},
+        min_length=1,
+        description="relative weight of each profile; server counts are split by largest remainder",
+    )
+
+    @field_validator("mix")
+    @classmethod
+    def _weights(cls, mix: dict[str, float]) -> dict[str, float]:
+        for profile, weight in mix.items():
+            if weight < 0 or weight > 1e6:
+                raise ValueError(f"weight of {profile!r} must be between 0 and 1e6, got {weight}")
+        if sum(mix.values()) <= 0:
+            raise ValueError("at least one profile needs a positive weight")
+        return mix
+
+    def counts(self) -> dict[str, int]:
+        """Servers per profile, in mix order (largest-remainder split of ``size``)."""
+        total = sum(self.mix.values())
+        exact = [self.size * w / total for w in self.mix.values()]
+        counts = [math.floor(x) for x in exact]
+        leftover = self.size - sum(counts)
+        # Stable ordering: largest fractional part first, ties by mix order.
+        order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - counts[i]), i))
+        for i in order[:leftover]:
+            counts[i] += 1
+        return {p: c for p, c in zip(self.mix, counts, strict=True) if c > 0}
+
+    def server_names(self) -> list[tuple[str, str]]:
+        """``(server_name, profile)`` in fleet order: profiles in mix order, numbered within each."""
+        return [(f"{p}-{i:03d}", p) for p, c in self.counts().items() for i in range(c)]
+
+
+class Phase(_Model):
+    """One stretch of the timeline: ``[start, end)`` seconds, an intensity shape and target."""
+
+    name: Name
+    kind: PhaseKind | None = Field(
+        None,
+        description="stable/escalation/peak/recovery; inferred from a name that is one of them",
+    )
+    start: Seconds = Field(ge=0)
+    end: Seconds = Field(gt=0)
+    shape: Literal["flat", "ramp", "sine"] = "flat"
+    intensity: float = Field(
+        0.0, ge=0, le=1, description="target intensity 0..1 (ramp: reached at the end)"
+    )
+    amplitude: float = Field(
+        0.3, ge=0, le=1, description="sine only: relative depth of the oscillation"
+    )
+    period_s: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_DURATION_S,
+        description="sine only: period (default: a quarter of the phase, at most 60 s)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_kind(cls, data: Any) -> Any:
+        if (
+            isinstance(data, Mapping)
+            and data.get("kind") is None
+            and data.get("name") in schema.PHASE_KINDS
+        ):
+            data = {**data, "kind": data["name"]}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Phase:
+        if self.kind is None:
+            raise _CrossFieldProblems(
+                [
+                    (
+                        "kind",
+                        f"required when the phase name {self.name!r} is not one of {', '.join(schema.PHASE_KINDS)}",
+                    )
+                ]
+            )
+        return self
+
+
+class Effect(_Model):
+    """How intensity moves one metric on an affected server.
+
+    ``level``: the metric moves from its healthy value towards ``target`` (in the metric's unit),
+    reaching ``target ± spread`` at intensity 1. ``factor``: the healthy value is multiplied by up
+    to ``target`` at intensity 1.
+    """
+
+    mode: Literal["level", "factor"] = "level"
+    target: float
+    spread: float = Field(0.0, ge=0)
+
+
+class Oom(_Model):
+    """Out-of-memory kills: while intensity is at least ``min_intensity``, one kill every ``every_s``."""
+
+    min_intensity: float = Field(0.9, gt=0, le=1)
+    every_s: float = Field(60.0, gt=0, le=MAX_DURATION_S)
+    offline_ticks: int = Field(1, ge=1, le=100, description="ticks a killed server stays offline")
+
+
+class AffectedGroup(_Model):
+    """Which servers are hit, by one rule, optionally later than the fleet timeline."""
+
+    rule: Literal["first_of_each_profile", "servers", "share", "profiles"]
+    servers: list[str] | None = Field(
+        None, max_length=MAX_FLEET_SIZE, description="rule 'servers': server names"
+    )
+    share: float | None = Field(
+        None, gt=0, le=1, description="rule 'share': share of the (filtered) fleet"
+    )
+    profiles: list[ProfileName] | None = Field(
+        None,
+        min_length=1,
+        description="rule 'profiles': whole profiles; other rules: restrict to these",
+    )
+    delay_s: Seconds = Field(0.0, ge=0, description="this group enters each phase this much later")
+    effects: dict[MetricName, Effect] | None = Field(
+        None, description="overrides the scenario's effects"
+    )
+    oom: Oom | None = Field(None, description="overrides the scenario's OOM rule")
+
+    @model_validator(mode="after")
+    def _check(self) -> AffectedGroup:
+        problems = []
+        if self.rule == "servers" and not self.servers:
+            problems.append(("servers", "rule 'servers' needs a non-empty list of server names"))
+        if self.rule != "servers" and self.servers is not None:
+            problems.append(("servers", f"only allowed with rule 'servers', not {self.rule!r}"))
+        if self.rule == "share" and self.share is None:
+            problems.append(("share", "rule 'share' needs a share in (0, 1]"))
+        if self.rule != "share" and self.share is not None:
+            problems.append(("share", f"only allowed with rule 'share', not {self.rule!r}"))
+        if self.rule == "profiles" and not self.profiles:
+            problems.append(("profiles", "rule 'profiles' needs a non-empty list of profiles"))
+        if problems:
+            raise _CrossFieldProblems(problems)
+        return self
+
+
+def _default_effects() -> dict[str, Effect]:
+    # The seed's peak: 80-90% CPU and high latency on affected servers, errors and GC up.
+    return {
+        "cpu_pct": Effect(mode="level", target=85.0, spread=4.0),
+        "latency_ms": Effect(mode="factor", target=6.0, spread=0.0),
+        "error_rate": Effect(mode="level", target=0.12, spread=0.02),
+        "gc_pause_ms": Effect(mode="factor", target=3.0, spread=0.0),
+    }
+
+
+def _default_affected() -> list[AffectedGroup]:
+    return [AffectedGroup(rule="first_of_each_profile")]
+
+
+class Scenario(_Model):
+    """A whole scenario file (``schema_version`` 1)."""
+
+    schema_version: Literal[1]
+    name: Name
+    title: str = Field("", max_length=200)
+    description: str = Field(min_length=1, max_length=10_000)
+    duration_s: Seconds = Field(
+        gt=0, le=MAX_DURATION_S, description=f"total length, up to {MAX_DURATION_S / 86400:g} days"
+    )
+    tick_s: float = Field(settings.DEFAULT_TICK_SECONDS, ge=MIN_TICK_S, le=MAX_TICK_S)
+    seed: int = Field(settings.DEFAULT_SEED, ge=0, le=2**63 - 1)
+    fleet: Fleet = Field(default_factory=Fleet)
+    phases: list[Phase] = Field(min_length=1, max_length=MAX_PHASES)
+    affected: list[AffectedGroup] = Field(default_factory=_default_affected, max_length=MAX_GROUPS)
+    effects: dict[MetricName, Effect] = Field(default_factory=_default_effects)
+    oom: Oom | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        problems = self._timeline_problems() + self._size_problems()
+        problems += self._effect_problems("effects", self.effects)
+        problems += self._affected_problems()
+        if problems:
+            raise _CrossFieldProblems(problems)
+        return self
+
+    # -- cross-field rules ---------------------------------------------
+    def _timeline_problems(self) -> list[tuple[str, str]]:
+        problems = []
+        names: dict[str, int] = {}
+        expected_start = 0.0
+        for i, phase in enumerate(self.phases):
+            if phase.name in names:
+                problems.append(
+                    (
+                        f"phases.{i}.name",
+                        f"duplicate phase name {phase.name!r} (also phases.{names[phase.name]})",
+                    )
+                )
+            names.setdefault(phase.name, i)
+            if not _close(phase.start, expected_start):
+                what = (
+                    "the timeline starts at 0"
+                    if i == 0
+                    else f"phases.{i - 1}.end = {expected_start:g}"
+                )
+                rule = "gap" if phase.start > expected_start else "overlap"
+                problems.append(
+                    (
+                        f"phases.{i}.start",
+                        f"must equal {what} ({rule}: got {phase.start:g}); phases must tile the timeline",
+                    )
+                )
+            if phase.end <= phase.start:
+                problems.append(
+                    (
+                        f"phases.{i}.end",
+                        f"must be after start ({phase.start:g} s), got {phase.end:g} s: zero or negative length",
+                    )
+                )
+            expected_start = phase.end
+        if self.phases and not _close(self.phases[-1].end, self.duration_s):
+            problems.append(
+                (
+                    f"phases.{len(self.phases) - 1}.end",
+                    f"the last phase must end at duration_s = {self.duration_s:g}, got {self.phases[-1].end:g}",
+                )
+            )
+        return problems
+
+    def _size_problems(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.duration_s < self.tick_s:
+            problems.append(
+                (
+                    "duration_s",
+                    f"must be at least one tick ({self.tick_s:g} s), got {self.duration_s:g}",
+                )
+            )
+        if abs(self.tick_s * 1000 - round(self.tick_s * 1000)) > 1e-6:
+            problems.append(
+                ("tick_s", f"must be a whole number of milliseconds, got {self.tick_s!r}")
+            )
+        rows = self.n_ticks * self.fleet.size
+        if rows > MAX_ROWS:
+            problems.append(
+                (
+                    "fleet.size",
+                    f"{self.fleet.size:,} servers x {self.n_ticks:,} ticks = {rows:,} rows exceeds the limit of {MAX_ROWS:,} rows; use fewer servers, a shorter duration or a longer tick",
+                )
+            )
+        return problems
+
+    @staticmethod
+    def _effect_problems(where: str, effects: Mapping[str, Effect]) -> list[tuple[str, str]]:
+        problems = []
+        for metric, effect in effects.items():
+            m = schema.METRIC_BY_NAME[metric]
+            if effect.mode == "level" and not (m.low <= effect.target <= min(m.high, 1e9)):
+                problems.append(
+                    (
+                        f"{where}.{metric}.target",
+                        f"level target must be within {m.low:g}..{min(m.high, 1e9):g} {m.unit}, got {effect.target:g}",
+                    )
+                )
+            if effect.mode == "factor" and not (0 < effect.target <= 1000):
+                problems.append(
+                    (
+                        f"{where}.{metric}.target",
+                        f"factor must be in (0, 1000], got {effect.target:g}",
+                    )
+                )
+            if effect.spread > max(abs(effect.target), 1.0):
+                problems.append(
+                    (
+                        f"{where}.{metric}.spread",
+                        f"must not exceed the target's size ({abs(effect.target):g}), got {effect.spread:g}",
+                    )
+                )
+        return problems
+
+    def _affected_problems(self) -> list[tuple[str, str]]:
+        problems = []
+        counts = self.fleet.counts()
+        known = (
+            {name for name, _ in self.fleet.server_names()}
+            if self.fleet.size <= MAX_FLEET_SIZE
+            else set()
+        )
+        for g, group in enumerate(self.affected):
+            loc = f"affected.{g}"
+            for p, profile in enumerate(group.profiles or []):
+                if profile not in counts:
+                    problems.append(
+                        (
+                            f"{loc}.profiles.{p}",
+                            f"profile {profile!r} has no servers in this fleet (fleet has {', '.join(counts)})",
+                        )
+                    )
+            for s, server in enumerate(group.servers or []):
+                if server not in known:
+                    problems.append(
+                        (
+                            f"{loc}.servers.{s}",
+                            f"no server named {server!r} in this fleet of {self.fleet.size} ({_name_hint(counts)})",
+                        )
+                    )
+            if group.delay_s >= self.duration_s:
+                problems.append(
+                    (
+                        f"{loc}.delay_s",
+                        f"must be shorter than duration_s ({self.duration_s:g}), got {group.delay_s:g}",
+                    )
+                )
+            if group.effects is not None:
+                problems += self._effect_problems(f"{loc}.effects", group.effects)
+        return problems
+
+    # -- derived values ------------------------------------------------
+    @property
+    def n_ticks(self) -> int:
+        """Number of ticks: ``ceil(duration / tick)``."""
+        return max(1, math.ceil(self.duration_s / self.tick_s - 1e-9))
+
+    def affected_servers(self) -> list[dict[str, Any]]:
+        """Who is hit and why: ``{server_name, profile, index, group, reason, delay_s, metrics}``.
+
+        The first group that selects a server wins; a server appears once. Sorted in fleet order.
+        """
+        servers = self.fleet.server_names()
+        by_profile: dict[str, list[int]] = {}
+        for i, (_, profile) in enumerate(servers):
+            by_profile.setdefault(profile, []).append(i)
+        index_of = {name: i for i, (name, _) in enumerate(servers)}
+        chosen: dict[int, dict[str, Any]] = {}
+        for g, group in enumerate(self.affected):
+            allowed = group.profiles or list(by_profile)
+            pool = [i for p in allowed for i in by_profile.get(p, [])]
+            if group.rule == "first_of_each_profile":
+                picked = [by_profile[p][0] for p in allowed if by_profile.get(p)]
+                reason = "first server of its profile"
+            elif group.rule == "servers":
+                picked = [index_of[s] for s in group.servers or [] if s in index_of]
+                reason = "listed by name"
+            elif group.rule == "profiles":
+                picked = pool
+                reason = "whole profile affected"
+            else:
+                k = max(1, round(len(pool) * (group.share or 0)))
+                rng = np.random.default_rng(np.random.SeedSequence([self.seed, 7919, g]))
+                picked = sorted(
+                    int(i)
+                    for i in rng.choice(
+                        np.asarray(pool, dtype=np.int64), size=min(k, len(pool)), replace=False
+                    )
+                )
+                reason = f"random {group.share:g} share of {'/'.join(allowed)} servers (seeded)"
+            effects = group.effects if group.effects is not None else self.effects
+            oom = group.oom if group.oom is not None else self.oom
+            metrics = sorted(effects) + (["container_oom"] if oom is not None else [])
+            for i in picked:
+                chosen.setdefault(
+                    i,
+                    {
+                        "server_name": servers[i][0],
+                        "profile": servers[i][1],
+                        "index": i,
+                        "group": g,
+                        "reason": f"affected.{g}: {reason}",
+                        "delay_s": float(group.delay_s),
+                        "metrics": metrics,
+                    },
+                )
+        return [chosen[i] for i in sorted(chosen)]
+
+    def resolved(
+        self,
+        duration_min: float | None = None,
+        fleet_size: int | None = None,
+        tick_s: float | None = None,
+        seed: int | None = None,
+    ) -> Scenario:
+        """A copy with overrides applied; ``duration_min`` stretches every phase (and delay) proportionally.
+
+        Raises :class:`ScenarioError` naming the overridden field when the result is invalid.
+        """
+        data = self.model_dump(mode="python")
+        if duration_min is not None:
+            if (
+                isinstance(duration_min, bool)
+                or not isinstance(duration_min, int | float)
+                or not math.isfinite(duration_min)
+                or duration_min <= 0
+            ):
+                raise ScenarioError(
+                    f"duration: must be a positive number of minutes, got {duration_min!r}",
+                    [("duration_s", "must be positive")],
+                )
+            new_duration = float(duration_min) * 60.0
+            factor = new_duration / self.duration_s
+            bounds = [p.start for p in self.phases] + [self.duration_s]
+            bounds = [b * factor for b in bounds]
+            bounds[-1] = new_duration
+            for i, phase in enumerate(data["phases"]):
+                phase["start"], phase["end"] = bounds[i], bounds[i + 1]
+                if phase.get("period_s") is not None:
+                    phase["period_s"] = phase["period_s"] * factor
+            for group in data["affected"]:
+                group["delay_s"] = group["delay_s"] * factor
+            data["duration_s"] = new_duration
+        if fleet_size is not None:
+            data["fleet"]["size"] = fleet_size
+        if tick_s is not None:
+            data["tick_s"] = (
+                float(tick_s)
+                if isinstance(tick_s, int) and not isinstance(tick_s, bool)
+                else tick_s
+            )
+        if seed is not None:
+            data["seed"] = seed
+        return parse_scenario(data, source=f"{self.name} (with overrides)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict with every default filled in (the resolved, canonical form)."""
+        return self.model_dump(mode="json")
+
+    def to_json(self) -> str:
+        """Canonical JSON: fields in model order, defaults filled, 2-space indent, trailing newline."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
+
+
+def _name_hint(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{p}-000..{p}-{c - 1:03d}" for p, c in counts.items())
+
+
+# -- parsing -----------------------------------------------------------------
+
+
+def _loc(parts: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in parts) or "(top level)"
+
+
+def _problems_from(exc: ValidationError) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err.get("loc", ()))
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, _CrossFieldProblems):
+            base = [p for p in loc if p != "function-after[_check(), Phase]"]
+            problems += [(_loc((*base, sub)), msg) for sub, msg in inner.problems]
+            continue
+        msg = err.get("msg", "invalid")
+        kind = err.get("type", "")
+        if kind == "extra_forbidden":
+            msg = "unknown field (not part of the scenario format; check its spelling)"
+        elif kind == "missing":
+            msg = "required field is missing"
+        elif kind == "finite_number":
+            msg = "must be a finite number (NaN and Infinity are refused)"
+        elif kind == "literal_error" and loc and loc[-1] == "schema_version":
+            msg = f"unsupported schema_version {err.get('input')!r}; this version reads schema_version {SCHEMA_VERSION}"
+        elif kind == "value_error":
+            msg = msg.removeprefix("Value error, ")
+        elif kind == "json_invalid":
+            msg = f"not valid JSON: {(err.get('ctx') or {}).get('error', msg)}"
+        elif kind in _BOUNDS:
+            op, key = _BOUNDS[kind]
+            msg = f"must be {op} {(err.get('ctx') or {}).get(key)} (got {_short(err.get('input'))})"
+        elif (
+            kind.startswith(("float_", "int_", "string_", "bool_", "dict_", "list_", "model_"))
+            and "input" in err
+        ):
+            msg = f"{msg} (got {_short(err['input'])})"
+        hint = _LIMIT_HINTS.get(str(loc[-1])) if loc else None
+        if hint and kind in _BOUNDS:
+            msg = f"{msg}; {hint}"
+        problems.append((_loc(loc), msg))
+    return problems
+
+
+_BOUNDS = {
+    "greater_than": (">", "gt"),
+    "greater_than_equal": (">=", "ge"),
+    "less_than": ("<", "lt"),
+    "less_than_equal": ("<=", "le"),
+}
+_LIMIT_HINTS = {
+    "size": f"a fleet has 1 to {MAX_FLEET_SIZE:,} servers",
+    "duration_s": f"a scenario lasts more than 0 s and at most {MAX_DURATION_S / 86400:g} days ({MAX_DURATION_S:,.0f} s)",
+    "tick_s": f"ticks are {MIN_TICK_S:g} s to {MAX_TICK_S:g} s apart",
+    "intensity": "intensity is a share from 0 (healthy) to 1 (full incident)",
+}
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in a scenario (numbers must be finite)")
+
+
+def parse_scenario(
+    data: bytes | str | Mapping[str, Any], *, source: str = "<scenario>"
+) -> Scenario:
+    """Validate a scenario given as JSON text/bytes or as a dict.
+
+    Raises only :class:`ScenarioError`, listing every problem as ``source: field.path: rule``.
+    """
+    if isinstance(data, Scenario):
+        data = data.model_dump(mode="python")
+    try:
+        if isinstance(data, bytes | bytearray | str):
+            if len(data) > MAX_FILE_BYTES:
+                raise ScenarioError(
+                    f"{source}: (file): larger than the {MAX_FILE_BYTES:,}-byte limit for a scenario file",
+                    [("(file)", "too large")],
+                )
+            try:
+                text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
+                obj = json.loads(text, parse_constant=_reject_constant)
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+                raise ScenarioError(
+                    f"{source}: (file): not valid JSON: {exc}",
+                    [("(file)", f"not valid JSON: {exc}")],
+                ) from None
+        else:
+            obj = data
+        if not isinstance(obj, Mapping):
+            raise ScenarioError(
+                f"{source}: (top level): a scenario must be a JSON object, got {type(obj).__name__}",
+                [("(top level)", "must be a JSON object")],
+            )
+        return Scenario.model_validate(dict(obj))
+    except ValidationError as exc:
+        problems = _problems_from(exc)
+        raise _scenario_error(source, problems) from None
+    except _CrossFieldProblems as exc:
+        # Normally wrapped by pydantic; kept so that nothing else can escape.
+        raise _scenario_error(source, exc.problems) from None
+    except ScenarioError:
+        raise
+    except (TypeError, ValueError, RecursionError, OverflowError) as exc:
+        raise _scenario_error(
+            source, [("(top level)", f"cannot be read as a scenario: {exc}")]
+        ) from None
+
+
+def _scenario_error(source: str, problems: list[tuple[str, str]]) -> ScenarioError:
+    lines = [f"{source}: {loc}: {msg}" for loc, msg in problems]
+    head = (
+        f"{source}: invalid scenario ({len(problems)} problem{'s' if len(problems) != 1 else ''})"
+    )
+    return ScenarioError("\n".join([head, *lines]) if len(lines) > 1 else lines[0], problems)
+
+
+# -- files -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    """One entry of :func:`list_scenarios`: a file and its title, or the error that breaks it."""
+
+    name: str
+    path: Path
+    title: str = ""
+    description: str = ""
+    error: str | None = None
+
+
+def _scenario_dir(scenario_dir: str | Path | None) -> Path:
+    return Path(scenario_dir) if scenario_dir is not None else settings.BUNDLED_SCENARIOS
+
+
+def _read_limited(path: Path) -> bytes:
+    """The file's bytes, reading at most one byte past the size limit (the parser refuses it)."""
+    with open(path, "rb") as fh:
+        return fh.read(MAX_FILE_BYTES + 1)
+
+
+def list_scenarios(scenario_dir: str | Path | None = None) -> list[ScenarioInfo]:
+    """Every ``*.json`` in the scenario directory, sorted by name; broken files carry their error."""
+    directory = _scenario_dir(scenario_dir)
+    infos = []
+    try:
+        paths = sorted(p for p in directory.glob("*.json") if p.is_file())
+    except OSError:
+        return []
+    for path in paths:
+        try:
+            sc = parse_scenario(_read_limited(path), source=str(path))
+            infos.append(ScenarioInfo(path.stem, path, sc.title or sc.name, sc.description))
+        except ScenarioError as exc:
+            infos.append(ScenarioInfo(path.stem, path, error=str(exc)))
+        except OSError as exc:
+            infos.append(
+                ScenarioInfo(
+                    path.stem, path, error=f"{path}: cannot be read: {exc.strerror or exc}"
+                )
+            )
+    return infos
+
+
+def load_scenario(name_or_path: str | Path, *, scenario_dir: str | Path | None = None) -> Scenario:
+    """Load a scenario by bare name (``default``, ``.json`` optional) or by path.
+
+    A bare name is looked up in ``scenario_dir`` (default: the bundled ``scenarios/``).
+    A missing file raises :class:`ScenarioError` naming it and listing the available names.
+    """
+    raw = str(name_or_path)
+    is_path = isinstance(name_or_path, Path) or "/" in raw or "\\" in raw or raw.startswith(".")
+    directory = _scenario_dir(scenario_dir)
+    if is_path:
+        path = Path(raw)
+    else:
+        stem = raw[:-5] if raw.endswith(".json") else raw
+        if not _NAME_RE.match(stem):
+            raise ScenarioError(
+                f"{raw!r}: not a scenario name (names match {NAME_PATTERN}) and not a path",
+                [("(name)", f"must match {NAME_PATTERN}")],
+            )
+        path = directory / f"{stem}.json"
+    if not path.is_file():
+        names = ", ".join(i.name for i in list_scenarios(directory)) or "none"
+        raise ScenarioError(
+            f"{path}: scenario file not found; available scenarios in {directory}: {names}",
+            [("(file)", "not found")],
+        )
+    try:
+        data = _read_limited(path)
+    except OSError as exc:
+        raise ScenarioError(
+            f"{path}: cannot be read: {exc.strerror or exc}", [("(file)", "unreadable")]
+        ) from None
+    return parse_scenario(data, source=str(path))
