@@ -90,6 +90,8 @@ class RiskModel(ABC):
                     if float(value) != int(value):
                         raise ModelError(f"model {cls.name!r}: parameter {name} must be a whole number, got {value!r}")
                     value = int(value)
+                else:
+                    value = float(value)  # 2 and 2.0 are one setting (and one cache key)
             if spec.choices is not None and value not in spec.choices:
                 raise ModelError(f"model {cls.name!r}: parameter {name} must be one of {list(spec.choices)}, got {value!r}")
             resolved[name] = value

@@ -1,0 +1,260 @@
+"""Scores of a (source, model, tick), computed once and shared by every viewer and refresh.
+
+:class:`Scorer` pairs a data source with a risk model. It asks the model for one
+vectorised score per tick, keeps the result in a :class:`ScoreCache` keyed by
+``(source identity, model key, tick)``, and derives alert states from a bounded
+look-back of cached probabilities, so every worker process answers the same for the
+same tick whatever order requests arrive in. With a cache directory the cache lives
+on disk (diskcache), shared by all gunicorn workers on a host.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import ModelError
+from ..sources.base import check_tick
+from .alerts import DEFAULT_POLICY, AlertPolicy, alert_states_at
+from .base import RiskModel
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOOKBACK_TICKS = 120
+DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024
+DEFAULT_DISK_BYTES = 2 * 1024 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TickScores:
+    """Everything the app shows about one tick: probability, its "why", and alert states."""
+
+    tick: int
+    probability: np.ndarray  # float32 (N,)
+    contributions: np.ndarray  # float32 (N, F)
+    factors: tuple[str, ...]
+    alert: np.ndarray  # int8 (N,), codes of dashboard.models.alerts
+
+    def top_factors(self, server: int, k: int = 3) -> list[tuple[str, float]]:
+        row = self.contributions[server]
+        order = np.argsort(-row, kind="stable")[:k]
+        return [(self.factors[j], float(row[j])) for j in order if row[j] > 0]
+
+
+# A cached entry: probability (N,), contributions (N, F), factors.
+Entry = tuple[np.ndarray, np.ndarray, tuple[str, ...]]
+
+
+@runtime_checkable
+class ScoreCache(Protocol):
+    """Where scores are kept between requests; ``get`` answers None for a miss."""
+
+    def get(self, key: str) -> Entry | None: ...
+
+    def set(self, key: str, value: Entry) -> None: ...
+
+
+class MemoryScoreCache:
+    """A thread-safe in-process LRU bounded by the bytes of the arrays it holds."""
+
+    def __init__(self, max_bytes: int = DEFAULT_MEMORY_BYTES):
+        if max_bytes <= 0:
+            raise ModelError(f"score cache size must be positive, got {max_bytes!r} bytes")
+        self.max_bytes = int(max_bytes)
+        self._items: OrderedDict[str, tuple[Entry, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Entry | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def set(self, key: str, value: Entry) -> None:
+        size = int(value[0].nbytes + value[1].nbytes) + 200
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._items[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes and len(self._items) > 1:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class DiskScoreCache:
+    """Scores in a ``diskcache.Cache`` directory, shared by every process on the host."""
+
+    def __init__(self, directory: str | Path, size_limit: int = DEFAULT_DISK_BYTES):
+        import diskcache
+
+        self.directory = Path(directory)
+        self._cache = diskcache.Cache(str(self.directory), size_limit=int(size_limit), eviction_policy="least-recently-used")
+
+    def get(self, key: str) -> Entry | None:
+        return self._cache.get(key, default=None)
+
+    def set(self, key: str, value: Entry) -> None:
+        self._cache.set(key, value)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    def close(self) -> None:
+        self._cache.close()
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+
+def make_score_cache(cache_dir: str | Path | None = None, *, max_bytes: int | None = None) -> ScoreCache:
+    """The cache the settings ask for: on disk under ``cache_dir``, else in process memory."""
+    if cache_dir is not None:
+        return DiskScoreCache(cache_dir, size_limit=max_bytes or DEFAULT_DISK_BYTES)
+    return MemoryScoreCache(max_bytes or DEFAULT_MEMORY_BYTES)
+
+
+class Scorer:
+    """One model scoring one source, tick by tick, through a shared cache.
+
+    ``source`` is anything with ``window``, ``n_ticks``, ``identity`` and
+    ``tick_seconds`` (a :class:`~dashboard.sources.DataSource` or a plug-in source);
+    ``model`` a :class:`RiskModel` instance or a registered name.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        model: RiskModel | str,
+        *,
+        policy: AlertPolicy | None = None,
+        cache: ScoreCache | None = None,
+        lookback_ticks: int = DEFAULT_LOOKBACK_TICKS,
+    ):
+        if isinstance(model, str):
+            from . import get_model
+
+            model = get_model(model)
+        self.source = source
+        self.model = model
+        self.policy = policy or DEFAULT_POLICY
+        self.cache: ScoreCache = cache if cache is not None else MemoryScoreCache()
+        tick_seconds = float(source.tick_seconds() or 0.0)
+        self.tick_seconds = tick_seconds if tick_seconds > 0 else 1.0
+        if isinstance(lookback_ticks, bool) or not isinstance(lookback_ticks, (int, np.integer)):
+            raise ModelError(f"lookback_ticks must be a whole number, got {lookback_ticks!r}")
+        need = self.policy.memory_ticks(self.tick_seconds)
+        if lookback_ticks < need:
+            raise ModelError(
+                f"lookback_ticks={lookback_ticks} is too short for the alert policy: it needs at least {need} "
+                f"ticks to hold for_s + keep_firing_for_s at {self.tick_seconds:g} s per tick"
+            )
+        self.lookback_ticks = int(lookback_ticks)
+        self._model_key = model.key()
+        self._history = max(1, int(getattr(model, "history", 1)))
+        self._honest = not bool(getattr(model, "reads_ground_truth", False))
+
+    # -- public API ----------------------------------------------------
+    def at(self, tick: int) -> TickScores:
+        """Probability, contributions and alert state of every server at ``tick``."""
+        t = self._tick(tick)
+        probability, contributions, factors = self._entry(t)
+        alert = self.alerts(t, t)[0]
+        return TickScores(t, probability, contributions, factors, alert)
+
+    def probabilities(self, start: int, end: int) -> np.ndarray:
+        """Probabilities for ticks ``start..end`` inclusive, float32 ``(T, N)``."""
+        lo, hi = self._range(start, end)
+        return np.stack([self._entry(t)[0] for t in range(lo, hi + 1)]).astype(np.float32, copy=False)
+
+    def contributions(self, start: int, end: int) -> np.ndarray:
+        """Contributions for ticks ``start..end`` inclusive, float32 ``(T, N, F)``."""
+        lo, hi = self._range(start, end)
+        return np.stack([self._entry(t)[1] for t in range(lo, hi + 1)])
+
+    def alerts(self, start: int, end: int) -> np.ndarray:
+        """Alert states for ticks ``start..end`` inclusive, int8 ``(T, N)``.
+
+        Each tick's state comes from the state machine run from NORMAL over the
+        ``lookback_ticks`` before it, never from whatever this process saw earlier.
+        """
+        lo, hi = self._range(start, end)
+        first = max(0, lo - self.lookback_ticks)
+        probs = self.probabilities(first, hi)
+        ticks = np.arange(lo, hi + 1)
+        return alert_states_at(probs, ticks, self.lookback_ticks, self.policy, self.tick_seconds, offset=first)
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        factors = getattr(self.model, "factors", None)
+        if factors is not None:
+            return tuple(factors)
+        return self._entry(0)[2]
+
+    # -- internals -----------------------------------------------------
+    def _tick(self, tick: int) -> int:
+        return check_tick(tick, int(self.source.n_ticks()))
+
+    def _range(self, start: int, end: int) -> tuple[int, int]:
+        lo, hi = self._tick(start), self._tick(end)
+        if lo > hi:
+            raise ModelError(f"tick range {start}..{end} is empty")
+        return lo, hi
+
+    def _key(self, tick: int) -> str:
+        return f"{self.source.identity()}|{self._model_key}|{tick}"
+
+    def _entry(self, tick: int) -> Entry:
+        key = self._key(tick)
+        entry = self.cache.get(key)
+        if entry is None:
+            entry = self._compute(tick)
+            self.cache.set(key, entry)
+        return entry
+
+    def _compute(self, tick: int) -> Entry:
+        window = self.source.window(tick, self._history)
+        if self._honest:
+            window = window.without_truth()
+        scores = self.model.score(window)
+        n = window.n_servers
+        probability = np.asarray(scores.probability, dtype=np.float32).reshape(-1)
+        contributions = np.asarray(scores.contributions, dtype=np.float32)
+        if probability.shape != (n,) or contributions.ndim != 2 or contributions.shape[0] != n:
+            raise ModelError(
+                f"model {self._model_key} returned probability {probability.shape} and contributions "
+                f"{contributions.shape} for {n} servers; expected ({n},) and ({n}, F)"
+            )
+        if contributions.shape[1] != len(scores.factors):
+            raise ModelError(f"model {self._model_key} named {len(scores.factors)} factors for {contributions.shape[1]} columns")
+        probability = np.clip(np.nan_to_num(probability, nan=0.0), 0.0, 1.0)
+        return probability, contributions, tuple(scores.factors)
+
+
+__all__ = [
+    "DEFAULT_LOOKBACK_TICKS",
+    "DiskScoreCache",
+    "MemoryScoreCache",
+    "ScoreCache",
+    "Scorer",
+    "TickScores",
+    "make_score_cache",
+]
