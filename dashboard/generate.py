@@ -792,12 +792,11 @@ def build_parser() -> argparse.ArgumentParser:
             "Exit codes: 0 success, 2 invalid input (scenario, flags, existing output without --force), "
             "1 other failures (e.g. disk errors)."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
         "--scenario",
         default=DEFAULT_SCENARIO,
-        help="scenario name from the scenarios/ folder (see --list) or a path to a scenario JSON file",
+        help="scenario name from the scenarios/ folder (see --list) or a path to a scenario JSON file (default: %(default)s)",
     )
     parser.add_argument(
         "--scenario-dir",
@@ -805,7 +804,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="look up scenario names here instead of the bundled scenarios/",
     )
     parser.add_argument(
-        "--output-dir", default=DEFAULT_OUTPUT_DIR, help="directory to write the dataset into"
+        "--output-dir", default=DEFAULT_OUTPUT_DIR, help="directory to write the dataset into (default: %(default)s)"
     )
     parser.add_argument(
         "--duration",
@@ -834,7 +833,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--format",
         default=",".join(FORMATS),
-        help="comma-separated output formats: csv, parquet or both",
+        help="comma-separated output formats: csv, parquet or both (default: %(default)s)",
     )
     parser.add_argument(
         "--start",
