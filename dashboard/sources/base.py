@@ -81,6 +81,17 @@ class Source(ABC):
 
     live: bool = False  # True for sources that keep growing (progress reads "live")
 
+    @classmethod
+    def open(cls, target: str, *, data_roots: tuple[Any, ...] = (), **options: Any) -> Source:
+        """Build the source for ``target`` (the part of a spec after ``kind:``).
+
+        ``open_source`` calls this with the configured data roots and the options
+        (already checked against ``parameters``; values from a spec string arrive as
+        strings). The default calls ``cls(target, **options)``; a plug-in that reads
+        local files should check them with ``dashboard.sources.paths.safe_path``.
+        """
+        return cls(target, **options)
+
     @abstractmethod
     def n_ticks(self) -> int:
         """How many ticks are available now (a live source may grow between calls)."""

@@ -1,0 +1,242 @@
+"""Data-source speed and memory: open time, batch(i), window(i, 60), peak RSS.
+
+    python benchmarks/bench_sources.py [--out DIR] [--small-only] [--repeat N]
+
+Writes (once, then reuses) a 1,000-server x 1 h Parquet (720 ticks, 720k rows) and a
+10,000-server x 6 h Parquet (4,320 ticks, 43.2M rows) in the schema, then measures each
+in a fresh subprocess so that peak RSS belongs to that file alone. Targets (from the
+issue): small file open <= 1 s, batch <= 2 ms, window(i, 60) <= 10 ms; large file
+open <= 5 s, batch <= 50 ms, peak memory <= 3 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PROFILES = ("web", "database", "cache", "ml_compute")
+STATES = ("online", "warning", "critical_issue", "offline")
+METRICS = {  # name -> (mean, spread, low, high)
+    "cpu_pct": (35.0, 10.0, 0.0, 100.0),
+    "mem_pct": (55.0, 8.0, 0.0, 100.0),
+    "latency_ms": (80.0, 20.0, 0.0, None),
+    "error_rate": (0.01, 0.005, 0.0, 1.0),
+    "disk_io_mb_s": (20.0, 5.0, 0.0, None),
+    "net_in_mb_s": (40.0, 10.0, 0.0, None),
+    "net_out_mb_s": (30.0, 8.0, 0.0, None),
+    "gc_pause_ms": (5.0, 2.0, 0.0, None),
+}
+
+
+def write_fleet_parquet(
+    path: Path,
+    n_servers: int,
+    n_ticks: int,
+    tick_s: float = 5.0,
+    ticks_per_group: int = 1,
+    seed: int = 0,
+) -> None:
+    """A schema-shaped Parquet written vectorised, whole ticks per row group, sorted by time."""
+    rng = np.random.default_rng(seed)
+    prof_idx = np.arange(n_servers) % len(PROFILES)
+    names = [f"{PROFILES[p]}-{i // len(PROFILES):05d}" for i, p in enumerate(prof_idx)]
+    server_dict = pa.array(names)
+    profile_dict = pa.array(PROFILES)
+    state_dict = pa.array(STATES)
+    start = np.datetime64("2026-01-01T00:00:00", "ms").astype(np.int64)
+    step = int(tick_s * 1000)
+    schema = pa.schema(
+        [
+            ("timestamp", pa.timestamp("ms", tz="UTC")),
+            ("server_name", pa.dictionary(pa.int32(), pa.string())),
+            ("profile", pa.dictionary(pa.int32(), pa.string())),
+            ("state", pa.dictionary(pa.int32(), pa.string())),
+            *((m, pa.float32()) for m in METRICS),
+            ("incident_phase", pa.dictionary(pa.int32(), pa.string())),
+            ("problem_child", pa.bool_()),
+        ]
+    )
+    phase_dict = pa.array(["stable", "escalation", "peak", "recovery"])
+    affected = np.zeros(n_servers, dtype=bool)
+    affected[: len(PROFILES)] = True
+    with pq.ParquetWriter(path, schema, compression="snappy") as writer:
+        for t0 in range(0, n_ticks, ticks_per_group):
+            k = min(ticks_per_group, n_ticks - t0)
+            rows = k * n_servers
+            ticks = np.repeat(start + step * np.arange(t0, t0 + k, dtype=np.int64), n_servers)
+            sidx = np.tile(np.arange(n_servers, dtype=np.int32), k)
+            phase = np.minimum(
+                (np.repeat(np.arange(t0, t0 + k), n_servers) * 4) // max(n_ticks, 1), 3
+            ).astype(np.int32)
+            cols = [
+                pa.array(ticks, type=pa.timestamp("ms", tz="UTC")),
+                pa.DictionaryArray.from_arrays(pa.array(sidx), server_dict),
+                pa.DictionaryArray.from_arrays(
+                    pa.array(prof_idx[sidx].astype(np.int32)), profile_dict
+                ),
+                pa.DictionaryArray.from_arrays(
+                    pa.array(np.zeros(rows, dtype=np.int32)), state_dict
+                ),
+            ]
+            for mean, spread, low, high in METRICS.values():
+                values = rng.normal(mean, spread, rows).astype(np.float32)
+                np.clip(values, low, high if high is not None else np.inf, out=values)
+                cols.append(pa.array(values))
+            cols.append(pa.DictionaryArray.from_arrays(pa.array(phase), phase_dict))
+            cols.append(pa.array(affected[sidx]))
+            writer.write_table(pa.Table.from_arrays(cols, schema=schema), row_group_size=rows)
+
+
+def measure(path: str, repeat: int, window_len: int = 60) -> dict:
+    """Run in a subprocess: open the file through the registry, time batch and window."""
+    from dashboard.sources import open_source
+
+    t0 = time.perf_counter()
+    src = open_source(path, data_roots=[Path(path).parent])
+    open_s = time.perf_counter() - t0
+    n = src.n_ticks()
+    rng = np.random.default_rng(1)
+    picks = rng.integers(0, n, repeat)
+    src.batch(int(picks[0]))  # first touch
+    batch_ms = []
+    for i in picks:
+        t = time.perf_counter()
+        src.batch(int(i))
+        batch_ms.append((time.perf_counter() - t) * 1000)
+    seq_ms = []
+    for i in range(min(repeat, n)):
+        t = time.perf_counter()
+        src.batch(i)
+        seq_ms.append((time.perf_counter() - t) * 1000)
+    window_ms = []
+    for i in picks[: max(3, repeat // 4)]:
+        t = time.perf_counter()
+        w = src.window(int(i), window_len)
+        window_ms.append((time.perf_counter() - t) * 1000)
+    return {
+        "file": Path(path).name,
+        "rows": n * len(src.servers()),
+        "ticks": n,
+        "servers": len(src.servers()),
+        "kind": src.kind,
+        "open_s": open_s,
+        "batch_ms_median": float(np.median(batch_ms)),
+        "batch_ms_max": float(np.max(batch_ms)),
+        "batch_seq_ms_median": float(np.median(seq_ms)),
+        "window60_ms_median": float(np.median(window_ms)),
+        "window60_ms_max": float(np.max(window_ms)),
+        "window_shape": list(w.metrics["cpu_pct"].shape),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def measure_follow(
+    folder: Path, n_servers: int = 1000, n_ticks: int = 120, appends: int = 10
+) -> dict:
+    """A growing CSV: time from appending one tick to the source showing it (one n_ticks() call)."""
+    from dashboard.sources import open_source
+
+    names = [f"web-{i:05d}" for i in range(n_servers)]
+    start = np.datetime64("2026-01-01T00:00:00", "s")
+
+    def tick_text(t: int) -> str:
+        ts = str(start + np.timedelta64(5 * t, "s")) + "Z"
+        cpu = np.random.default_rng(t).uniform(0, 90, n_servers)
+        return "".join(f"{ts},{name},{c:.2f}\n" for name, c in zip(names, cpu, strict=True))
+
+    path = folder / "follow.csv"
+    path.write_text(
+        "timestamp,server_name,cpu_pct\n" + "".join(tick_text(t) for t in range(n_ticks))
+    )
+    t0 = time.perf_counter()
+    src = open_source(f"follow:{path}", data_roots=[folder])
+    open_s = time.perf_counter() - t0
+    seen_ms = []
+    for k in range(appends):
+        text = tick_text(n_ticks + k)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text)
+        t = time.perf_counter()
+        assert src.n_ticks() == n_ticks + k + 1
+        seen_ms.append((time.perf_counter() - t) * 1000)
+    return {
+        "open_s": open_s,
+        "seen_ms_median": float(np.median(seen_ms)),
+        "seen_ms_max": float(np.max(seen_ms)),
+        "rows": (n_ticks + appends) * n_servers,
+    }
+
+
+def _in_subprocess(path: Path, repeat: int) -> dict:
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_sources as b; "
+        f"print(json.dumps(b.measure({str(path)!r}, {repeat})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"benchmark of {path} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "fleet-bench")
+    ap.add_argument("--small-only", action="store_true")
+    ap.add_argument("--repeat", type=int, default=50)
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    cases = [("fleet_1000x1h.parquet", 1000, 720, 1, (1.0, 2.0, 10.0, None))]
+    if not args.small_only:
+        cases.append(("fleet_10000x6h.parquet", 10_000, 4320, 10, (5.0, 50.0, None, 3072.0)))
+    for name, servers, ticks, per_group, (t_open, t_batch, t_window, t_rss) in cases:
+        path = args.out / name
+        if not path.exists():
+            t = time.perf_counter()
+            tmp = path.with_suffix(".tmp")
+            write_fleet_parquet(tmp, servers, ticks, ticks_per_group=per_group)
+            os.replace(tmp, path)
+            print(
+                f"wrote {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s"
+            )
+        r = _in_subprocess(path, args.repeat)
+        print(
+            f"\n{r['file']}: {r['servers']} servers x {r['ticks']} ticks = {r['rows']:,} rows ({r['kind']})"
+        )
+        print(f"  open                {r['open_s']:8.3f} s    (target <= {t_open} s)")
+        print(
+            f"  batch(i) random     {r['batch_ms_median']:8.2f} ms   median, {r['batch_ms_max']:.2f} ms max "
+            f"(target <= {t_batch} ms)"
+        )
+        print(f"  batch(i) in order   {r['batch_seq_ms_median']:8.2f} ms   median")
+        target = f"(target <= {t_window} ms)" if t_window else "(no target)"
+        print(
+            f"  window(i, 60)       {r['window60_ms_median']:8.2f} ms   median, {r['window60_ms_max']:.2f} ms max "
+            f"{target}  shape {r['window_shape']}"
+        )
+        target = f"(target <= {t_rss:.0f} MB)" if t_rss else ""
+        print(f"  peak RSS            {r['peak_rss_mb']:8.0f} MB   {target}")
+    f = measure_follow(args.out)
+    print(f"\nfollow: growing CSV of 1,000 servers ({f['rows']:,} rows at the end)")
+    print(f"  open                {f['open_s']:8.3f} s")
+    print(
+        f"  appended tick seen  {f['seen_ms_median']:8.2f} ms   median, {f['seen_ms_max']:.2f} ms max "
+        "(the next n_ticks() call shows it: within one refresh)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,357 @@
+"""Data sources: a registry of source kinds, ``open_source(spec)`` and the :class:`DataSource` facade.
+
+A spec is a local path (the kind follows from the extension or the content) or
+``kind:target?options``::
+
+    open_source("data/fleet.parquet")
+    open_source("csv:exports/metrics.csv?tz=Europe/Paris", columns={"host": "server_name"})
+    open_source("dir:data/2024-*.parquet")
+    open_source("scenario:default?seed=7&fleet_size=50")
+    open_source("follow:/var/lib/fleet/metrics.csv")
+
+Built-in kinds are listed by :func:`list_sources`; third-party kinds register through the
+``fleet_dashboard.sources`` entry-point group or :func:`register_source`. Only local paths
+under the data roots are read (:mod:`dashboard.sources.paths`); the messy-data policy
+is documented in :mod:`dashboard.sources.cleaning`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DashboardError, DataError, SourceError
+from ..registry import Registry
+from .base import Source, Window, check_tick
+from .paths import is_glob, parse_spec, resolve_roots, safe_path
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "fleet_dashboard.sources"
+BUILTIN_SOURCES = {
+    "csv": "dashboard.sources.files:CSVSource",
+    "parquet": "dashboard.sources.files:ParquetSource",
+    "dir": "dashboard.sources.files:DirectorySource",
+    "scenario": "dashboard.sources.scenario_source:ScenarioSource",
+    "follow": "dashboard.sources.follow:FollowSource",
+}
+_SUFFIX_KINDS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "scenario"}
+_LOOKS_LIKE_KIND = re.compile(r"^([A-Za-z][A-Za-z0-9_\-]*):(?!//)")
+
+
+def _check_source_class(obj: Any) -> str | None:
+    if not (inspect.isclass(obj) and issubclass(obj, Source)):
+        return "expected a subclass of dashboard.sources.base.Source"
+    if inspect.isabstract(obj):
+        missing = ", ".join(sorted(getattr(obj, "__abstractmethods__", ())))
+        return f"it does not implement {missing}"
+    if not isinstance(getattr(obj, "parameters", {}), dict):
+        return "its 'parameters' must be a dict of option name -> description"
+    return None
+
+
+SOURCES: Registry[type[Source]] = Registry(
+    "data source", BUILTIN_SOURCES, ENTRY_POINT_GROUP, _check_source_class
+)
+
+
+def register_source(name: str, target: type[Source] | str, replace: bool = False) -> None:
+    """Register a source class (or ``"module:Class"``) under ``name``; refuses a taken name."""
+    SOURCES.register(name, target, replace=replace)
+
+
+def list_sources() -> list[dict[str, Any]]:
+    """Every known source kind as ``{name, description, parameters}`` for the UI."""
+    out = []
+    for name in SOURCES.names():
+        try:
+            cls = SOURCES.get(name)
+        except DashboardError as exc:
+            out.append(
+                {
+                    "name": name,
+                    "description": f"unavailable: {exc}",
+                    "parameters": {},
+                    "available": False,
+                }
+            )
+            continue
+        out.append(
+            {
+                "name": name,
+                "description": cls.description or (cls.__doc__ or "").strip().split("\n")[0],
+                "parameters": dict(cls.parameters),
+                "available": True,
+            }
+        )
+    return out
+
+
+def _detect_kind(target: str, roots) -> str:
+    if is_glob(target):
+        return "dir"
+    path = safe_path(target, roots)
+    if path.is_dir():
+        return "dir"
+    kind = _SUFFIX_KINDS.get(path.suffix.lower())
+    if kind:
+        return kind
+    from .files import sniff
+
+    return sniff(path) if path.is_file() else "csv"
+
+
+def _canonical(kind: str, target: str, options: dict[str, Any]) -> str:
+    simple = {k: v for k, v in sorted(options.items()) if isinstance(v, (str, int, float, bool))}
+    query = urlencode(simple)
+    return f"{kind}:{target}" + (f"?{query}" if query else "")
+
+
+def open_source(
+    spec: str | os.PathLike | Source,
+    *,
+    columns: dict[str, str] | str | None = None,
+    data_roots=None,
+    **options: Any,
+) -> DataSource:
+    """Open ``spec`` (a path or ``kind:target?options``) as a :class:`DataSource`.
+
+    ``columns`` maps file columns to schema columns; ``data_roots`` overrides the
+    configured roots; other keyword options are the kind's ``parameters`` (they win
+    over the same option in the spec string only when not both are given).
+    """
+    return DataSource(spec, columns=columns, data_roots=data_roots, **options)
+
+
+def _open(
+    spec: Any, data_format: str, columns: Any, data_roots: Any, options: dict[str, Any]
+) -> tuple[Source, str, str]:
+    roots = resolve_roots(data_roots)
+    names = SOURCES.names()
+    parsed = parse_spec(spec, names)
+    kind = parsed.kind
+    if data_format not in (None, "", "auto"):
+        if data_format not in names:
+            raise SourceError(
+                f"unknown data format {data_format!r}; known: auto, {', '.join(names)}"
+            )
+        if kind is not None and kind != data_format:
+            raise SourceError(f"spec {spec!r} names kind {kind!r} but data_format={data_format!r}")
+        kind = data_format
+    if kind is None:
+        m = _LOOKS_LIKE_KIND.match(parsed.target)
+        if m and not Path(parsed.target).exists() and len(m.group(1)) > 1:
+            raise SourceError(
+                f"unknown source kind {m.group(1)!r} in {spec!r}; known: {', '.join(names)}"
+            )
+        kind = _detect_kind(parsed.target, roots)
+    twice = sorted(set(parsed.options) & set(options))
+    if twice:
+        raise SourceError(f"option(s) {', '.join(twice)} given both in the spec and as arguments")
+    merged: dict[str, Any] = {**parsed.options, **options}
+    if columns is not None:
+        if "columns" in merged:
+            raise SourceError("columns given both in the spec and as an argument")
+        merged["columns"] = columns
+    cls = SOURCES.get(kind)
+    allowed = dict(cls.parameters)
+    unknown = sorted(k for k in merged if k not in allowed)
+    if unknown:
+        raise SourceError(
+            f"unknown option(s) {', '.join(map(repr, unknown))} for source kind {kind!r}; "
+            f"allowed: {', '.join(allowed) or 'none'}"
+        )
+    merged = {k: v for k, v in merged.items() if v is not None}
+    for key in ("columns", "units", "metadata"):
+        # mapping and metadata files are read like data: only from under the roots
+        value = merged.get(key)
+        if isinstance(value, os.PathLike) or (
+            isinstance(value, str)
+            and not value.lstrip().startswith("{")
+            and (value.endswith(".json") or (os.sep in value and "=" not in value))
+        ):
+            merged[key] = str(safe_path(value, roots))
+    try:
+        src = cls.open(parsed.target, data_roots=roots, **merged)
+    except DashboardError:
+        raise
+    except Exception as exc:  # a plug-in (or a parser) failed in a way nobody planned for
+        log.exception("source %r failed to open %r", kind, parsed.target)
+        raise DataError(
+            f"{parsed.target}: the {kind} source cannot read it: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(src, Source):
+        raise SourceError(f"source kind {kind!r} returned {type(src).__name__}, not a Source")
+    canonical = getattr(src, "canonical_spec", None) or _canonical(
+        kind, str(getattr(src, "path", parsed.target)), merged
+    )
+    return src, canonical, kind
+
+
+class DataSource:
+    """A source with random access plus the seed's sequential API.
+
+    ``DataSource(path_or_spec, data_format="auto", **options)`` opens like
+    :func:`open_source`; ``data_format`` may name a kind (``"csv"``, ``"parquet"``...)
+    to skip detection. Random access: :meth:`n_ticks`, :meth:`timestamps`,
+    :meth:`batch`, :meth:`window`. Sequential (the seed's API): :meth:`get_next_batch`,
+    :meth:`reset`, :meth:`get_current_progress`; a live source's progress is ``None``.
+    """
+
+    def __init__(
+        self,
+        path_or_spec: str | os.PathLike | Source,
+        data_format: str = "auto",
+        *,
+        columns: dict[str, str] | str | None = None,
+        data_roots=None,
+        **options: Any,
+    ):
+        if isinstance(path_or_spec, Source):
+            if options or columns is not None:
+                raise SourceError("options cannot be given with an already opened Source")
+            self._source = path_or_spec
+            self.kind = type(path_or_spec).name or type(path_or_spec).__name__
+            self.spec = (
+                getattr(path_or_spec, "canonical_spec", None)
+                or f"{self.kind}:{path_or_spec.identity()}"
+            )
+        else:
+            self._source, self.spec, self.kind = _open(
+                path_or_spec, data_format, columns, data_roots, options
+            )
+        self._cursor = 0
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        label: str = "frame",
+        metadata: dict | None = None,
+        columns: dict[str, str] | None = None,
+        **options: Any,
+    ) -> DataSource:
+        """A DataFrame in memory as a source (mapped and validated like a file)."""
+        from .memory import FrameSource
+
+        return cls(FrameSource(frame, label=label, metadata=metadata, columns=columns, **options))
+
+    # -- random access ---------------------------------------------------
+    @property
+    def source(self) -> Source:
+        return self._source
+
+    @property
+    def live(self) -> bool:
+        return bool(self._source.live)
+
+    @property
+    def name(self) -> str:
+        label = getattr(self._source, "label", None)
+        if label:
+            return str(label)
+        path = getattr(self._source, "path", None)
+        return Path(path).name if path is not None else self.kind
+
+    def n_ticks(self) -> int:
+        return self._source.n_ticks()
+
+    def __len__(self) -> int:
+        return self.n_ticks()
+
+    def timestamps(self) -> np.ndarray:
+        return self._source.timestamps()
+
+    def servers(self) -> pd.DataFrame:
+        return self._source.servers()
+
+    def batch(self, i: int) -> pd.DataFrame:
+        """All servers at tick ``i`` (negative counts from the end)."""
+        check_tick(i, self._source.n_ticks())
+        return self._source.batch(i)
+
+    def window(self, end: int, length: int) -> Window:
+        """The last ``length`` ticks up to tick ``end`` (fewer near the start)."""
+        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
+            raise DataError(f"window length must be a positive integer, got {length!r}")
+        check_tick(end, self._source.n_ticks())
+        return self._source.window(end, length)
+
+    def metadata(self) -> dict[str, Any] | None:
+        return self._source.metadata()
+
+    def tick_seconds(self) -> float:
+        return self._source.tick_seconds()
+
+    def report(self) -> list[str]:
+        return self._source.report()
+
+    def identity(self) -> str:
+        return self._source.identity()
+
+    def close(self) -> None:
+        self._source.close()
+
+    def __enter__(self) -> DataSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"DataSource({self.spec!r})"
+
+    # -- the seed's sequential API ---------------------------------------
+    @property
+    def cursor(self) -> int:
+        """The tick :meth:`get_next_batch` returns next."""
+        return self._cursor
+
+    def seek(self, i: int) -> None:
+        """Move the cursor to tick ``i`` (may equal ``n_ticks()``: the end)."""
+        n = self._source.n_ticks()
+        j = int(i) + n if i < 0 else int(i)
+        if not 0 <= j <= n:
+            raise DataError(f"cannot seek to tick {i}: the source has ticks 0..{n - 1}")
+        self._cursor = j
+
+    def get_next_batch(self) -> pd.DataFrame | None:
+        """The tick at the cursor, advancing it; None at the end (for a live source: no new tick yet)."""
+        if self._cursor >= self._source.n_ticks():
+            return None
+        frame = self._source.batch(self._cursor)
+        self._cursor += 1
+        return frame
+
+    def reset(self) -> None:
+        """Back to the first tick."""
+        self._cursor = 0
+
+    def get_current_progress(self) -> float | None:
+        """Share of ticks consumed, 0.0 to 1.0; ``None`` for a live source (it has no end)."""
+        if self.live:
+            return None
+        n = self._source.n_ticks()
+        return 1.0 if n == 0 else min(1.0, self._cursor / n)
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "SOURCES",
+    "DataSource",
+    "Source",
+    "Window",
+    "check_tick",
+    "list_sources",
+    "open_source",
+    "register_source",
+]
