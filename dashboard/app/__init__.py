@@ -1,0 +1,143 @@
+"""The Dash app: ``create_app`` (the factory), ``run_dashboard`` and ``LiveDashboard`` (seed API).
+
+>>> app = create_app()                      # gunicorn: server = app.server
+>>> run_dashboard(data_path="demo_data/demo_dataset.parquet", refresh_sec=3)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import webbrowser
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc  # noqa: F401 - imported for its components' assets
+
+from ..settings import ASSETS_DIR, Settings
+from . import live
+from .layout import page
+from .services import Services
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 1024 * 1024  # callback bodies are small; refuse anything bigger (413)
+MIN_REFRESH_SEC = 0.25
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8050
+
+
+def create_app(
+    settings: Settings | None = None, *, sources: dict[str, Any] | None = None
+) -> dash.Dash:
+    """Build the app: layout, callbacks, request limits. Writes nothing, starts nothing.
+
+    ``sources`` pins already-opened sources under their spec (for ``LiveDashboard``).
+    """
+    settings = settings or Settings.from_env()
+    if not settings.refresh_sec or settings.refresh_sec < MIN_REFRESH_SEC:
+        settings = replace(settings, refresh_sec=MIN_REFRESH_SEC)
+    services = Services(settings, pinned=sources)
+    app = dash.Dash(
+        __name__,
+        assets_folder=str(ASSETS_DIR),
+        title="Fleet incident risk",
+        update_title=None,
+        suppress_callback_exceptions=False,
+        serve_locally=True,
+    )
+    app.layout = lambda: page(services)
+    app.validation_layout = page(services)
+    live.register_callbacks(app, services)
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.services = services  # for tests and benchmarks: read-only caches, no per-user state
+    return app
+
+
+def settings_with_data(settings: Settings, data: Any) -> Settings:
+    """``settings`` serving ``data`` (a path or spec); a path's folder becomes a data root."""
+    if data is None:
+        return settings
+    spec = str(data)
+    path = Path(spec).expanduser()
+    roots = settings.data_roots
+    if path.exists():
+        folder = path.resolve().parent if path.is_file() else path.resolve()
+        if folder not in roots:
+            roots = (*roots, folder)
+    return replace(settings, default_source=spec, data_roots=roots)
+
+
+def run_dashboard(
+    data_path: str | Path | None = None,
+    refresh_sec: float = 3,
+    model: str | None = None,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    debug: bool = False,
+    open_browser: bool = False,
+    settings: Settings | None = None,
+) -> None:
+    """Serve the dashboard on ``data_path`` (a file or source spec; default: the demo data)."""
+    settings = settings or Settings.from_env()
+    settings = replace(
+        settings_with_data(settings, data_path), refresh_sec=float(refresh_sec), debug=bool(debug)
+    )
+    if model:
+        settings = replace(settings, default_model=model)
+    _serve(create_app(settings), host, port, settings.debug, open_browser)
+
+
+def _serve(app: dash.Dash, host: str, port: int, debug: bool, open_browser: bool) -> None:
+    url = f"http://{host}:{port}/"
+    if open_browser:
+        threading.Timer(1.5, webbrowser.open, args=(url,)).start()
+    log.info("serving the dashboard on %s", url)
+    app.run(host=host, port=port, debug=debug)
+
+
+class LiveDashboard:
+    """The seed's entry point: ``LiveDashboard(DataSource(path)).run()``.
+
+    ``data_source`` is an opened source (anything with a ``spec``) or a path/spec string.
+    """
+
+    def __init__(
+        self,
+        data_source: Any,
+        model: str | None = None,
+        refresh_sec: float = 3,
+        settings: Settings | None = None,
+    ):
+        self.data_source = data_source
+        self.model = model
+        self.refresh_sec = refresh_sec
+        self._settings = settings
+
+    def create_app(self) -> dash.Dash:
+        settings = self._settings or Settings.from_env()
+        pinned = None
+        if isinstance(self.data_source, (str, Path)):
+            settings = settings_with_data(settings, self.data_source)
+        else:
+            spec = str(getattr(self.data_source, "spec", None) or "pinned:source")
+            settings = replace(settings, default_source=spec)
+            pinned = {spec: self.data_source}
+        settings = replace(settings, refresh_sec=float(self.refresh_sec))
+        if self.model:
+            settings = replace(settings, default_model=self.model)
+        return create_app(settings, sources=pinned)
+
+    def run(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        debug: bool = False,
+        open_browser: bool = False,
+    ) -> None:
+        _serve(self.create_app(), host, port, debug, open_browser)
+
+
+__all__ = ["LiveDashboard", "create_app", "run_dashboard", "settings_with_data"]

@@ -1,0 +1,54 @@
+"""Component ids of the app, in one place; every id of the Live tab starts with ``live-``."""
+
+from __future__ import annotations
+
+# Page-level
+URL = "live-url"
+URL_SYNC = "live-url-sync"  # dummy output of the clientside callback that writes the URL
+VIEW = "live-view"  # dcc.Store: this browser tab's playback state (see state.View)
+INTERVAL = "live-interval"
+WATCHDOG = "live-watchdog"  # re-arms INTERVAL when an answer was lost
+WATCHDOG_STALL = "live-watchdog-stall"  # dcc.Store: how long without an answer counts as lost (ms)
+MESSAGE = "live-message"
+
+# Header: pickers
+SOURCE = "live-source"
+MODEL = "live-model"
+ABOUT_OPEN = "live-about-open"
+ABOUT = "live-about"
+ABOUT_BODY = "live-about-body"
+
+# Playback controls
+PLAY = "live-play"
+BACK = "live-back"
+FORWARD = "live-forward"
+RESET = "live-reset"
+SPEED = "live-speed"
+SLIDER = "live-slider"
+CLOCK = "live-clock"  # current time
+PHASE = "live-phase"  # current phase badge
+PROGRESS = "live-progress"  # "tick 12 / 60" and the end state
+PLAYBACK_STATE = "live-playback-state"
+
+# The five graphs and their companions
+KPI = "live-kpi"
+TOP5 = "live-top5"
+TREND = "live-trend"
+STRIP = "live-strip"
+METRICS = "live-metrics"
+SERVERS = "live-servers"  # server selection dropdown
+WHY = "live-why"  # the selected server's contributions
+
+# KPI tiles: each has a value, a detail line and a tile (whose class shows the level)
+KPI_TILES = ("health", "risk", "firing", "max", "size", "phase")
+
+
+def kpi(tile: str, part: str) -> str:
+    """The id of a KPI tile's ``part`` (``tile``, ``value`` or ``extra``)."""
+    return f"live-kpi-{tile}-{part}"
+
+
+WHY_SERVER = "live-why-server"
+WHY_STATE = "live-why-state"
+WHY_SUB = "live-why-sub"
+WHY_GRAPH = "live-why-graph"

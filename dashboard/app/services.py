@@ -1,0 +1,250 @@
+"""What the app's callbacks share within one process: opened sources, scorers, fleet facts.
+
+These are caches of immutable facts keyed by source spec and model name (any worker
+rebuilds the same entry from the same key), never per-user state; a browser tab's
+position lives in its own ``dcc.Store`` and URL. One :class:`Services` is made per app
+by ``create_app`` and captured by its callbacks; nothing is created at import.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DashboardError
+from ..settings import Settings
+from .figures import Phase, iso_times
+
+log = logging.getLogger(__name__)
+
+MAX_OPEN_SOURCES = 8
+DEMO_BASENAME = "demo_dataset"
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Facts about one source at one length: server axis, tick times, phases, metadata."""
+
+    spec: str
+    names: np.ndarray  # str (N,)
+    profiles: np.ndarray  # str (N,)
+    index: dict[str, int]
+    times: np.ndarray  # ISO strings (n_ticks,)
+    phases: tuple[Phase, ...]
+    metadata: dict[str, Any] | None
+    live: bool
+
+    @property
+    def n_ticks(self) -> int:
+        return int(self.times.shape[0])
+
+    @property
+    def n_servers(self) -> int:
+        return int(self.names.shape[0])
+
+    def phase_at(self, tick: int) -> Phase | None:
+        for phase in self.phases:
+            if phase.start_tick <= tick < phase.end_tick:
+                return phase
+        return None
+
+
+class _Lru:
+    """A small thread-safe LRU of values built on demand."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()  # outside the lock: opening a source can take a while
+        with self._lock:
+            value = self._items.setdefault(key, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def phases_from_metadata(metadata: dict[str, Any] | None, n_ticks: int) -> tuple[Phase, ...]:
+    """The metadata's phase timeline as :class:`Phase` bands; malformed entries are skipped."""
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("phases"), list):
+        return ()
+    phases = []
+    for item in metadata["phases"]:
+        if not isinstance(item, dict):
+            continue
+        try:
+            start, end = int(item["start_tick"]), int(item["end_tick"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if end <= start or start >= max(n_ticks, 1):
+            continue
+        phases.append(Phase(str(item.get("name", "")), str(item.get("kind", "")), start, end))
+    return tuple(phases)
+
+
+class Services:
+    """Per-process caches the Live tab's callbacks read through."""
+
+    def __init__(self, settings: Settings, pinned: dict[str, Any] | None = None):
+        self.settings = settings
+        self._pinned = dict(pinned or {})  # sources handed over already open, by spec
+        self._sources = _Lru(MAX_OPEN_SOURCES)
+        self._scorers = _Lru(MAX_OPEN_SOURCES * 2)
+        self._fleets = _Lru(MAX_OPEN_SOURCES * 2)
+        self._score_cache = None
+        self._lock = threading.Lock()
+
+    # -- sources ---------------------------------------------------------
+    def default_source(self) -> str:
+        """The configured source, else the demo dataset when generated, else the in-memory demo."""
+        if self.settings.default_source:
+            return str(self.settings.default_source)
+        demo = Path(self.settings.demo_dir) / f"{DEMO_BASENAME}.parquet"
+        if demo.is_file():
+            return str(demo)
+        return "scenario:default"
+
+    def source(self, spec: str):
+        """The opened source for ``spec`` (path-safety and format checks are the registry's)."""
+        if spec in self._pinned:
+            return self._pinned[spec]
+        from ..sources import open_source
+
+        return self._sources.get(
+            spec, lambda: open_source(spec, data_roots=self.settings.data_roots)
+        )
+
+    def fleet(self, spec: str) -> Fleet:
+        source = self.source(spec)
+        n = int(source.n_ticks())
+        return self._fleets.get((spec, n), lambda: self._build_fleet(spec, source, n))
+
+    @staticmethod
+    def _build_fleet(spec: str, source, n: int) -> Fleet:
+        servers = source.servers()
+        names = servers["server_name"].astype(str).to_numpy()
+        profiles = servers["profile"].astype(str).to_numpy()
+        metadata = source.metadata()
+        times = iso_times(np.asarray(source.timestamps())[:n])
+        return Fleet(
+            spec=spec,
+            names=names,
+            profiles=profiles,
+            index={name: i for i, name in enumerate(names)},
+            times=times,
+            phases=phases_from_metadata(metadata, n),
+            metadata=metadata if isinstance(metadata, dict) else None,
+            live=bool(getattr(source, "live", False)),
+        )
+
+    def source_options(self, current: str | None = None) -> list[dict[str, Any]]:
+        """Picker entries: generated datasets, bundled scenarios, and ``current`` when it is neither."""
+        options: list[dict[str, Any]] = []
+        demo_dir = Path(self.settings.demo_dir)
+        files: list[Path] = []
+        if demo_dir.is_dir():
+            try:  # the demo folder and one level below it (run.py's per-option datasets)
+                files = sorted(p for p in demo_dir.glob("*.parquet") if p.is_file())
+                files += sorted(p for p in demo_dir.glob("*/*.parquet") if p.is_file())
+            except OSError as exc:
+                log.warning("cannot list %s: %s", demo_dir, exc)
+        for path in files[:50]:
+            name = path.name if path.parent == demo_dir else f"{path.parent.name}/{path.name}"
+            options.append({"label": f"dataset · {name}", "value": str(path)})
+        try:
+            from ..scenario import list_scenarios
+
+            for info in list_scenarios(self.settings.scenario_dir):
+                if getattr(info, "error", None):
+                    continue
+                options.append(
+                    {"label": f"scenario · {info.name}", "value": f"scenario:{info.name}"}
+                )
+        except (DashboardError, OSError) as exc:
+            log.warning("cannot list scenarios: %s", exc)
+        values = {o["value"] for o in options}
+        for spec in (*self._pinned, self.default_source(), current):
+            if spec and spec not in values:
+                options.insert(0, {"label": spec, "value": spec})
+                values.add(spec)
+        return options
+
+    def source_kinds(self) -> list[dict[str, Any]]:
+        from ..sources import list_sources
+
+        try:
+            return [
+                dict(item) if isinstance(item, dict) else {"name": str(item)}
+                for item in list_sources()
+            ]
+        except DashboardError as exc:
+            log.warning("cannot list source kinds: %s", exc)
+            return []
+
+    # -- models ----------------------------------------------------------
+    def models(self) -> list[dict[str, Any]]:
+        from ..models import list_models
+
+        return [m for m in list_models() if isinstance(m, dict) and m.get("name")]
+
+    def model_names(self) -> tuple[str, ...]:
+        return tuple(str(m["name"]) for m in self.models())
+
+    def default_model(self) -> str:
+        names = self.model_names()
+        wanted = self.settings.default_model
+        if wanted in names:
+            return wanted
+        from ..models import DEFAULT_MODEL
+
+        return DEFAULT_MODEL if DEFAULT_MODEL in names or not names else names[0]
+
+    def model_options(self) -> list[dict[str, Any]]:
+        options = []
+        for m in self.models():
+            label = str(m["name"])
+            if m.get("reads_ground_truth"):
+                label += " (reads ground truth)"
+            options.append({"label": label, "value": str(m["name"])})
+        return options
+
+    def scorer(self, spec: str, model: str):
+        """The :class:`Scorer` of ``model`` on ``spec``; scores go to the process's shared cache."""
+        from ..models import get_model
+        from ..models.scoring import Scorer
+
+        def build():
+            return Scorer(self.source(spec), get_model(model), cache=self.score_cache())
+
+        return self._scorers.get((spec, model), build)
+
+    def score_cache(self):
+        with self._lock:
+            if self._score_cache is None:
+                from ..models.scoring import make_score_cache
+
+                self._score_cache = make_score_cache(self.settings.cache_dir)
+            return self._score_cache
+
+    def clear(self) -> None:
+        self._sources.clear()
+        self._scorers.clear()
+        self._fleets.clear()

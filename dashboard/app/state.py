@@ -1,0 +1,407 @@
+"""The Live tab's view state: parsing and validating what the browser sends (Store, URL, clicks).
+
+Every value here comes from the client and is untrusted: anyone can POST any JSON to
+``/_dash-update-component``. The functions are pure; they return clean values or raise
+:class:`ViewError` with a message fit to show the user. Nothing here imports Dash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from ..errors import DashboardError
+
+SPEEDS = (1, 2, 5, 10)  # ticks per refresh
+WINDOW = 60  # ticks shown by the trend, the strip and the rolling metrics
+MAX_PATCH_GAP = 10  # a jump of more ticks than this repaints the figures in full
+MAX_SELECTION = 4
+MAX_TICK = 10**9
+MAX_SPEC_CHARS = 512
+MAX_NAME_CHARS = 200
+MAX_QUERY_CHARS = 4096
+CATCH_UP_REFRESHES = 3  # behind the wall clock by more refreshes than this: jump
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class ViewError(DashboardError, ValueError):
+    """A value sent by the browser is not a valid part of the view."""
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- single values -------------------------------------------------------------
+def clean_text(value: Any, what: str, limit: int = MAX_NAME_CHARS) -> str:
+    """A non-empty single-line string of at most ``limit`` characters."""
+    if not isinstance(value, str):
+        raise ViewError(f"{what} must be text, got {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        raise ViewError(f"{what} is empty")
+    if len(text) > limit:
+        raise ViewError(f"{what} is too long ({len(text)} characters, at most {limit})")
+    if _CONTROL.search(text):
+        raise ViewError(f"{what} contains control characters")
+    return text
+
+
+def clean_spec(value: Any) -> str:
+    """A data-source spec as typed or picked: text only; the source registry checks the rest."""
+    return clean_text(value, "the data source", MAX_SPEC_CHARS)
+
+
+def clean_model(value: Any, known: tuple[str, ...] | list[str]) -> str:
+    """A model name that is one of ``known``."""
+    name = clean_text(value, "the model")
+    if name not in known:
+        raise ViewError(f"unknown model {_short(name)}; choose one of {', '.join(known)}")
+    return name
+
+
+def clean_int(value: Any, what: str, low: int = 0, high: int = MAX_TICK) -> int:
+    """An integer in ``[low, high]``; integral floats and digit strings (from the URL) pass."""
+    if isinstance(value, bool):
+        raise ViewError(f"{what} must be a whole number, got {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        if not re.fullmatch(r"[+-]?\d{1,10}", text):
+            raise ViewError(f"{what} must be a whole number, got {_short(value)}")
+        value = int(text)
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            raise ViewError(f"{what} must be a whole number, got {value!r}")
+        value = int(value)
+    if not isinstance(value, int):
+        raise ViewError(f"{what} must be a whole number, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise ViewError(f"{what} must be between {low} and {high}, got {value}")
+    return value
+
+
+def clean_tick(value: Any) -> int:
+    return clean_int(value, "the tick")
+
+
+def clean_speed(value: Any) -> int:
+    speed = clean_int(value, "the speed", 1, max(SPEEDS))
+    if speed not in SPEEDS:
+        raise ViewError(
+            f"the speed must be one of {', '.join(f'{s}x' for s in SPEEDS)}, got {speed}"
+        )
+    return speed
+
+
+def clean_bool(value: Any, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1) and not isinstance(value, float):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in {"0", "1", "true", "false"}:
+        return value.strip().lower() in {"1", "true"}
+    raise ViewError(f"{what} must be true or false, got {_short(value)}")
+
+
+def clean_selection(value: Any) -> tuple[str, ...]:
+    """Selected server names: None, one name, or a list of at most MAX_SELECTION names."""
+    if value is None or value == "":
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ViewError(f"the selection must be a list of server names, got {type(value).__name__}")
+    out: list[str] = []
+    for item in items:
+        name = clean_text(item, "a selected server name")
+        if name not in out:
+            out.append(name)
+    if len(out) > MAX_SELECTION:
+        raise ViewError(f"select at most {MAX_SELECTION} servers, got {len(out)}")
+    return tuple(out)
+
+
+def clean_number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ViewError(f"{what} must be a finite number, got {_short(value)}")
+    return float(value)
+
+
+# -- the view ------------------------------------------------------------------
+@dataclass(frozen=True)
+class View:
+    """One browser tab's view; lives in a ``dcc.Store`` and (in part) the URL.
+
+    ``shown_*`` describe what the graphs currently display, so the tick callback
+    can send a partial update when they already show the previous tick of the
+    same view. ``anchor_*`` pin playback to the wall clock so that a tab that was
+    hidden jumps to where it should be when it is shown again.
+    """
+
+    source: str
+    model: str
+    tick: int = 0
+    speed: int = 1
+    playing: bool = True
+    selection: tuple[str, ...] = ()
+    ended: bool = False
+    shown_key: str | None = None
+    shown_tick: int | None = None
+    strip_rows: tuple[int, ...] = ()
+    strip_tick: int | None = None
+    anchor_tick: int = 0
+    anchor_time: float = 0.0
+    query: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def key(self) -> str:
+        """Identifies what the figures are built from: the same key means a patch can apply."""
+        text = "\x1f".join((self.source, self.model, *self.selection))
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+    def ui_key(self) -> str:
+        """The graphs' ``uirevision``: zoom and legend state survive everything but a new source or model."""
+        text = "\x1f".join((self.source, self.model))
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+    def repainted(self) -> View:
+        """The same view with nothing known about what the graphs show (forces a full paint)."""
+        return replace(self, shown_key=None, shown_tick=None, strip_rows=(), strip_tick=None)
+
+    def to_store(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        data["selection"] = list(self.selection)
+        data["strip_rows"] = list(self.strip_rows)
+        data["query"] = to_query(self)
+        return data
+
+
+def view_from_store(data: Any, default: View) -> tuple[View, list[str]]:
+    """The view held in the Store, or ``default`` where a field is missing or invalid.
+
+    Returns the view and a list of problems found (empty for a sound Store).
+    """
+    if data is None:
+        return default, []
+    if not isinstance(data, dict):
+        return default, [
+            f"the saved view was not understood ({type(data).__name__}); starting afresh"
+        ]
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+
+    def take(name: str, cleaner, *args) -> None:
+        if name not in data or data[name] is None and name in _OPTIONAL:
+            return
+        try:
+            values[name] = cleaner(data[name], *args) if args else cleaner(data[name])
+        except ViewError as exc:
+            problems.append(str(exc))
+
+    take("source", clean_spec)
+    take("model", clean_text, "the model")
+    take("tick", clean_tick)
+    take("speed", clean_speed)
+    take("playing", clean_bool, "playing")
+    take("ended", clean_bool, "ended")
+    take("selection", clean_selection)
+    take("shown_key", clean_text, "the figure key", 64)
+    take("shown_tick", clean_tick)
+    take("strip_rows", _clean_rows)
+    take("strip_tick", clean_tick)
+    take("anchor_tick", clean_tick)
+    take("anchor_time", clean_number, "the anchor time")
+    view = replace(default, **values)
+    if problems:
+        view = view.repainted()
+    return view, problems
+
+
+_OPTIONAL = {"shown_key", "shown_tick", "strip_tick"}
+
+
+def _clean_rows(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)) or len(value) > 1000:
+        raise ViewError("the strip rows must be a short list of indices")
+    return tuple(clean_int(v, "a strip row", 0, 10**7) for v in value)
+
+
+# -- URL -----------------------------------------------------------------------
+def to_query(view: View) -> str:
+    """The part of the view a link carries: ``?source=...&model=...&tick=...``."""
+    params: list[tuple[str, str]] = [
+        ("source", view.source),
+        ("model", view.model),
+        ("tick", str(view.tick)),
+        ("speed", str(view.speed)),
+    ]
+    if view.selection:
+        params.append(("server", ",".join(view.selection)))
+    if not view.playing:
+        params.append(("paused", "1"))
+    return "?" + urlencode(params)
+
+
+def view_from_query(
+    search: Any, default: View, models: tuple[str, ...] | list[str]
+) -> tuple[View, list[str]]:
+    """The view a URL's query string asks for; invalid parameters are reported and ignored."""
+    if search is None or search == "":
+        return default, []
+    if not isinstance(search, str) or len(search) > MAX_QUERY_CHARS:
+        return default, ["the link's parameters were not understood; showing the default view"]
+    try:
+        parsed = parse_qs(search.lstrip("?"), keep_blank_values=False, max_num_fields=20)
+    except ValueError:
+        return default, ["the link has too many parameters; showing the default view"]
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+
+    def first(name: str) -> str | None:
+        items = parsed.get(name)
+        return items[-1] if items else None
+
+    for name, cleaner, target in (
+        ("source", clean_spec, "source"),
+        ("tick", clean_tick, "tick"),
+        ("speed", clean_speed, "speed"),
+    ):
+        raw = first(name)
+        if raw is None:
+            continue
+        try:
+            values[target] = cleaner(raw)
+        except ViewError as exc:
+            problems.append(f"link parameter {name}: {exc}")
+    if (raw := first("model")) is not None:
+        try:
+            values["model"] = clean_model(raw, models)
+        except ViewError as exc:
+            problems.append(f"link parameter model: {exc}")
+    if (raw := first("server")) is not None:
+        try:
+            values["selection"] = clean_selection([s for s in raw.split(",") if s.strip()])
+        except ViewError as exc:
+            problems.append(f"link parameter server: {exc}")
+    if (raw := first("paused")) is not None:
+        try:
+            values["playing"] = not clean_bool(raw, "paused")
+        except ViewError as exc:
+            problems.append(f"link parameter paused: {exc}")
+    if "source" in values and values["source"] != default.source and "tick" not in values:
+        values["tick"] = 0
+    return replace(default, **values).repainted(), problems
+
+
+# -- clicks on graphs ------------------------------------------------------------
+@dataclass(frozen=True)
+class Click:
+    """What a click on a graph points at: a server, a time, or both."""
+
+    server: str | None = None
+    time: str | None = None
+
+
+def parse_click(click: Any) -> Click:
+    """The server (from ``customdata`` or a heat-map row label) and time of a graph click."""
+    if click is None:
+        return Click()
+    if (
+        not isinstance(click, dict)
+        or not isinstance(click.get("points"), list)
+        or not click["points"]
+    ):
+        raise ViewError("the click on the graph was not understood")
+    point = click["points"][0]
+    if not isinstance(point, dict):
+        raise ViewError("the click on the graph was not understood")
+    server = None
+    custom = point.get("customdata")
+    if isinstance(custom, list) and custom:
+        custom = custom[0]
+    if isinstance(custom, str) and custom:
+        server = clean_text(custom, "the clicked server")
+    elif isinstance(point.get("y"), str) and point["y"]:
+        server = clean_text(point["y"], "the clicked row")  # a heat-map row label
+    time = None
+    x = point.get("x")
+    if isinstance(x, str) and x:
+        time = clean_text(x, "the clicked time", 40)
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?", time):
+            raise ViewError(f"the clicked time {_short(time)} is not a date and time")
+    return Click(server=server, time=time)
+
+
+# -- playback --------------------------------------------------------------------
+ACTIONS = (
+    "load",
+    "tick",
+    "play",
+    "back",
+    "forward",
+    "reset",
+    "speed",
+    "scrub",
+    "source",
+    "model",
+    "select",
+)
+
+
+def advance(
+    view: View, action: str, *, n_ticks: int, live: bool, now: float, refresh_sec: float
+) -> View:
+    """The view after ``action`` on a source of ``n_ticks`` ticks (pure; ``now`` is the wall clock).
+
+    A refresh moves ``speed`` ticks; when the tab fell behind the wall clock by more
+    than a few refreshes (a hidden tab, a slow server), it jumps to where it should
+    be. At the end of a finished source playback stops in the ``ended`` state; a
+    live source follows its head instead.
+    """
+    last = max(n_ticks - 1, 0)
+    tick = min(view.tick, last)
+    playing, ended = view.playing, view.ended
+    if action == "tick":
+        if playing:
+            tick = tick + view.speed
+            # The anchor is where the previous answer left this tab; a long silence since
+            # then (a hidden tab's throttled timer, a slow server) means it fell behind.
+            if refresh_sec > 0 and view.anchor_time > 0 and now > view.anchor_time:
+                due = view.anchor_tick + int((now - view.anchor_time) / refresh_sec) * view.speed
+                if due - tick > CATCH_UP_REFRESHES * view.speed:
+                    tick = due
+    elif action == "play":
+        if ended or (not playing and tick >= last and not live):
+            tick, ended = 0, False
+        playing = not playing
+    elif action == "reset":
+        tick, playing, ended = 0, True, False
+    elif action in ("back", "forward"):
+        tick = tick - 1 if action == "back" else tick + 1
+        playing = False
+    if action in ("scrub", "back", "reset", "source") or action == "forward" and tick < last:
+        ended = False
+    if tick >= last:
+        tick = last
+        if live:
+            ended = False
+        elif playing:
+            playing, ended = False, True
+    tick = max(tick, 0)
+    return replace(view, tick=tick, playing=playing, ended=ended, anchor_tick=tick, anchor_time=now)
+
+
+def patch_gap(view: View) -> int | None:
+    """How many ticks the graphs must move forward by patching, or None when they need a full paint."""
+    if view.shown_key != view.key() or view.shown_tick is None:
+        return None
+    gap = view.tick - view.shown_tick
+    if 0 <= gap <= MAX_PATCH_GAP:
+        return gap
+    return None

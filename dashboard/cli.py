@@ -1,0 +1,190 @@
+"""Command-line front ends: ``python -m dashboard PATH_OR_SPEC`` and the top-level ``run.py``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .errors import DashboardError
+from .settings import DEFAULT_SEED, Settings
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {text!r}")
+    return value
+
+
+def _serve_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--refresh",
+        type=_positive_float,
+        default=None,
+        help="seconds between refreshes (default: FLEET_REFRESH_SEC, else 1)",
+    )
+    parser.add_argument(
+        "--model", default=None, help="risk model name (default: the settings' default, heuristic)"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on (default %(default)s)"
+    )
+    parser.add_argument("--port", type=_port, default=8050, help="port (default %(default)s)")
+    parser.add_argument(
+        "--debug", action="store_true", help="Dash debug mode (never on a shared server)"
+    )
+
+
+def _check_source(spec: str, settings: Settings) -> None:
+    """Open ``spec`` once so that a bad path or spec fails here with a clear message."""
+    from .sources import open_source
+
+    source = open_source(spec, data_roots=settings.data_roots)
+    if source.n_ticks() == 0 and not source.live:
+        raise DashboardError(f"{spec}: the data has no ticks")
+
+
+def serve_main(argv: list[str] | None = None) -> int:
+    """``python -m dashboard PATH_OR_SPEC``: serve an existing dataset or source spec."""
+    parser = argparse.ArgumentParser(
+        prog="python -m dashboard",
+        description="Serve the fleet incident-risk dashboard on a dataset.",
+    )
+    parser.add_argument(
+        "data",
+        help="a CSV/Parquet file or a source spec such as scenario:default or follow:metrics.csv",
+    )
+    _serve_args(parser)
+    parser.add_argument("--open", action="store_true", help="open a browser tab")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from .app import run_dashboard, settings_with_data
+
+    settings = settings_with_data(Settings.from_env(), args.data)
+    try:
+        _check_source(args.data, settings)
+        _check_model(args.model)
+    except DashboardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    run_dashboard(
+        args.data,
+        refresh_sec=args.refresh or settings.refresh_sec,
+        model=args.model,
+        host=args.host,
+        port=args.port,
+        debug=args.debug,
+        open_browser=args.open,
+        settings=settings,
+    )
+    return 0
+
+
+def _check_model(name: str | None) -> None:
+    if name is None:
+        return
+    from .models import get_model
+
+    get_model(name)
+
+
+def demo_main(argv: list[str] | None = None) -> int:
+    """``python run.py``: generate the demo data when missing, then serve it."""
+    parser = argparse.ArgumentParser(
+        prog="run.py",
+        description="Generate the demo dataset if needed and serve the dashboard on it.",
+    )
+    parser.add_argument(
+        "--duration", type=_positive_float, default=None, help="demo length in minutes (default 5)"
+    )
+    parser.add_argument(
+        "--fleet-size", type=_positive_int, default=None, help="number of servers (default 20)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help=f"random seed (default {DEFAULT_SEED})"
+    )
+    parser.add_argument(
+        "--data", default=None, help="serve this file or source spec instead of the demo data"
+    )
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    _serve_args(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from .app import run_dashboard, settings_with_data
+
+    settings = Settings.from_env()
+    try:
+        if args.data:
+            spec = args.data
+        else:
+            spec = str(ensure_demo_data(settings, args.duration, args.fleet_size, args.seed))
+        settings = settings_with_data(settings, spec)
+        _check_source(spec, settings)
+        _check_model(args.model)
+    except DashboardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Serving {spec} on http://{args.host}:{args.port}/  (Ctrl+C to stop)")
+    run_dashboard(
+        spec,
+        refresh_sec=args.refresh or settings.refresh_sec,
+        model=args.model,
+        host=args.host,
+        port=args.port,
+        debug=args.debug,
+        open_browser=not args.no_browser,
+        settings=settings,
+    )
+    return 0
+
+
+def ensure_demo_data(
+    settings: Settings, duration: float | None, fleet_size: int | None, seed: int | None
+) -> Path:
+    """The demo Parquet file for these options, generated when missing.
+
+    The default demo lives in ``settings.demo_dir``; other options get a folder of
+    their own beside it, so one never overwrites another.
+    """
+    from .generate import generate_demo_dataset
+
+    folder = Path(settings.demo_dir)
+    if duration is not None or fleet_size is not None or seed is not None:
+        parts = [
+            f"d{duration:g}" if duration is not None else "",
+            f"n{fleet_size}" if fleet_size else "",
+            f"s{seed}" if seed is not None else "",
+        ]
+        folder = folder / ("demo-" + "-".join(p for p in parts if p))
+    target = folder / "demo_dataset.parquet"
+    if not target.is_file():
+        print(f"Generating the demo data in {folder} ...")
+        generate_demo_dataset(
+            folder, seed=seed, duration=duration, fleet_size=fleet_size, progress=False
+        )
+    return target
+
+
+__all__ = ["demo_main", "ensure_demo_data", "serve_main"]

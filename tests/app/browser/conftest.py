@@ -1,0 +1,45 @@
+"""Browser-test setup: Debian's chromium and chromedriver, quiet about the network.
+
+``pytest -m browser`` runs them (always headless, ``--headless`` or not: CI has no
+display). ``DASH_TEST_CHROMEPATH`` picks the browser binary (default /usr/bin/chromium);
+selenium finds ``chromedriver`` on PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from selenium.webdriver.chrome.options import Options
+
+CHROMIUM = os.environ.get("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
+
+
+def pytest_setup_options():
+    options = Options()
+    for flag in (
+        "--headless",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--no-first-run",
+        "--window-size=1440,1000",
+    ):
+        options.add_argument(flag)
+    return options
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = not (os.path.exists(CHROMIUM) and shutil.which("chromedriver"))
+    for item in items:
+        if "browser" in item.keywords and missing:
+            item.add_marker(pytest.mark.skip(reason="needs chromium and chromedriver"))
+
+
+@pytest.fixture(autouse=True)
+def _chromium_env(monkeypatch):
+    monkeypatch.setenv("DASH_TEST_CHROMEPATH", CHROMIUM)
+    if "/usr/bin" not in os.environ.get("PATH", "").split(os.pathsep):
+        monkeypatch.setenv("PATH", os.environ.get("PATH", "") + os.pathsep + "/usr/bin")

@@ -1,0 +1,129 @@
+"""Entry points: ``python -m dashboard``, ``run.py``'s demo set-up, run_dashboard, LiveDashboard."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+import dashboard.app as app_module
+from dashboard import cli
+from dashboard.__main__ import main
+from dashboard.app import LiveDashboard, create_app, ids, live
+from dashboard.settings import Settings
+
+from .conftest import post_tick, response_value
+
+
+def test_module_main_refuses_a_missing_file(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["missing.parquet"]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_module_main_refuses_an_unknown_model(capsys, demo_dir, monkeypatch):
+    monkeypatch.chdir(demo_dir)
+    assert main(["demo_dataset.parquet", "--model", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def test_module_main_serves_an_existing_dataset(demo_dir, monkeypatch):
+    served = {}
+    monkeypatch.chdir(demo_dir)
+    monkeypatch.setattr(
+        app_module,
+        "_serve",
+        lambda app, host, port, debug, open_browser: served.update(app=app, port=port, debug=debug),
+    )
+    assert main(["demo_dataset.parquet", "--port", "8123", "--refresh", "2"]) == 0
+    assert served["port"] == 8123 and served["debug"] is False
+    assert served["app"].services.settings.refresh_sec == 2.0
+    assert served["app"].services.default_source() == "demo_dataset.parquet"
+
+
+@pytest.mark.parametrize(
+    "argv", [["--refresh", "0"], ["--port", "70000"], ["--fleet-size", "-3"], ["--duration", "abc"]]
+)
+def test_run_py_validates_its_flags(argv):
+    with pytest.raises(SystemExit) as exc:
+        cli.demo_main(argv)
+    assert exc.value.code == 2
+
+
+def test_demo_data_is_generated_once_per_option_set(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_generate(folder, **kwargs):
+        calls.append((folder, kwargs))
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "demo_dataset.parquet").write_bytes(b"x")
+
+    monkeypatch.setattr("dashboard.generate.generate_demo_dataset", fake_generate)
+    settings = Settings(demo_dir=tmp_path)
+    assert cli.ensure_demo_data(settings, None, None, None) == tmp_path / "demo_dataset.parquet"
+    cli.ensure_demo_data(settings, None, None, None)
+    custom = cli.ensure_demo_data(settings, 10, 50, 7)
+    assert custom.parent.name == "demo-d10-n50-s7"
+    assert len(calls) == 2
+
+
+def test_run_dashboard_builds_the_app_it_serves(demo_dir, monkeypatch):
+    served = {}
+    monkeypatch.setattr(
+        app_module,
+        "_serve",
+        lambda app, host, port, debug, open_browser: served.update(app=app, host=host),
+    )
+    app_module.run_dashboard(
+        data_path=demo_dir / "demo_dataset.parquet", refresh_sec=3, settings=Settings(data_roots=())
+    )
+    settings = served["app"].services.settings
+    assert settings.refresh_sec == 3 and demo_dir.resolve() in settings.data_roots
+    assert served["host"] == "127.0.0.1"
+
+
+def test_live_dashboard_serves_an_opened_source(demo_dir, settings):
+    from dashboard.sources import open_source
+
+    source = open_source(str(demo_dir / "demo_dataset.parquet"), data_roots=(demo_dir,))
+    app = LiveDashboard(source, refresh_sec=2, settings=settings).create_app()
+    assert app.services.source(source.spec) is source
+    status, data = post_tick(app.server.test_client(), {(ids.URL, "search"): ""})
+    assert status == 200 and response_value(data, ids.VIEW, "data")["source"] == source.spec
+
+
+def test_refresh_has_a_floor(settings):
+    app = create_app(replace(settings, refresh_sec=0.001))
+    assert app.services.settings.refresh_sec >= app_module.MIN_REFRESH_SEC
+
+
+def test_model_and_speed_changes(client):
+    _, data = post_tick(client, {(ids.URL, "search"): "?tick=30"})
+    store = response_value(data, ids.VIEW, "data")
+    _, data = post_tick(
+        client, {(ids.MODEL, "value"): "phase-aware"}, store, [f"{ids.MODEL}.value"]
+    )
+    store = response_value(data, ids.VIEW, "data")
+    assert store["model"] == "phase-aware" and "model=phase-aware" in store["query"]
+    assert "__dash_patch_update" not in response_value(data, ids.TREND, "figure")
+    _, data = post_tick(client, {(ids.SPEED, "value"): 10}, store, [f"{ids.SPEED}.value"])
+    store = response_value(data, ids.VIEW, "data")
+    assert store["speed"] == 10
+    _, data = post_tick(
+        client, {(ids.INTERVAL, "n_intervals"): 1}, store, [f"{ids.INTERVAL}.n_intervals"]
+    )
+    assert response_value(data, ids.VIEW, "data")["tick"] == 40
+    assert "__dash_patch_update" in response_value(
+        data, ids.TREND, "figure"
+    )  # 10 ticks: still a patch
+
+
+def test_about_panel_explains_the_scenario(app, settings):
+    parts = live.about_answer(app.services, settings.default_source, "phase-aware")
+    text = str(parts)
+    assert "web-000" in text and "peak" in text and "ground truth" in text
+
+
+def test_about_panel_with_a_bad_source_is_a_message(app):
+    text = str(live.about_answer(app.services, "../../etc/passwd", "heuristic"))
+    assert "cannot describe" in text

@@ -1,0 +1,266 @@
+"""The tick callback through Dash's HTTP endpoint: full paint, patches, controls, hostile input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dashboard.app import ids, live
+
+from .conftest import post_tick, response_value
+
+INTERVAL = (ids.INTERVAL, "n_intervals")
+
+
+def _first_paint(client, search=""):
+    status, data = post_tick(client, {(ids.URL, "search"): search})
+    assert status == 200
+    return data
+
+
+def _store(data):
+    return response_value(data, ids.VIEW, "data")
+
+
+def _tick(client, store, n, **values):
+    vals = {INTERVAL: n, **values}
+    status, data = post_tick(client, vals, store, [f"{ids.INTERVAL}.n_intervals"])
+    assert status == 200
+    return data
+
+
+def test_first_paint_sends_full_figures_and_arms_the_interval(client):
+    data = _first_paint(client)
+    store = _store(data)
+    assert store["tick"] == 0 and store["playing"] and store["shown_tick"] == 0
+    trend = response_value(data, ids.TREND, "figure")
+    assert [t["name"] for t in trend["data"]][:2] == ["fleet mean", "fleet max"]
+    strip = response_value(data, ids.STRIP, "figure")
+    assert strip["data"][0]["type"] == "heatmap" and len(strip["data"][0]["y"]) == 20
+    assert response_value(data, ids.INTERVAL, "disabled") is False
+    assert response_value(data, ids.INTERVAL, "max_intervals") == 1
+    marks = response_value(data, ids.SLIDER, "marks")
+    assert {m["label"] for m in marks.values()} >= {"escalation", "peak", "recovery"}
+
+
+def test_refresh_after_first_paint_is_a_patch(client):
+    store = _store(_first_paint(client))
+    data = _tick(client, store, 1)
+    assert _store(data)["tick"] == 1
+    for graph in (ids.TOP5, ids.TREND, ids.METRICS):
+        assert "__dash_patch_update" in response_value(data, graph, "figure")
+    assert response_value(data, ids.INTERVAL, "max_intervals") == 2
+
+
+def test_playback_reaches_the_end_state(client):
+    store = _store(_first_paint(client, "?tick=57"))
+    for n in range(1, 5):
+        data = _tick(client, store, n)
+        store = _store(data)
+    assert store["tick"] == 59 and store["ended"] and not store["playing"]
+    assert "end of data" in response_value(data, ids.PROGRESS, "children")
+    assert response_value(data, ids.INTERVAL, "disabled") is True
+    status, data = post_tick(client, {(ids.RESET, "n_clicks"): 1}, store, [f"{ids.RESET}.n_clicks"])
+    assert _store(data)["tick"] == 0 and _store(data)["playing"]
+
+
+def test_pause_step_and_scrub(client):
+    store = _store(_first_paint(client, "?tick=10"))
+    _, data = post_tick(client, {(ids.PLAY, "n_clicks"): 1}, store, [f"{ids.PLAY}.n_clicks"])
+    store = _store(data)
+    assert not store["playing"] and response_value(data, ids.INTERVAL, "disabled") is True
+    _, data = post_tick(client, {(ids.FORWARD, "n_clicks"): 1}, store, [f"{ids.FORWARD}.n_clicks"])
+    assert _store(data)["tick"] == 11
+    _, data = post_tick(client, {(ids.SLIDER, "value"): 40}, _store(data), [f"{ids.SLIDER}.value"])
+    store = _store(data)
+    assert store["tick"] == 40
+    assert "__dash_patch_update" not in response_value(data, ids.TREND, "figure")  # a jump repaints
+
+
+def test_clicking_a_strip_cell_selects_the_server_and_scrubs(client):
+    store = _store(_first_paint(client, "?tick=40"))
+    click = {"points": [{"x": "2025-01-01 00:02:30", "y": "cache-000", "curveNumber": 0}]}
+    _, data = post_tick(
+        client, {(ids.STRIP, "clickData"): click}, store, [f"{ids.STRIP}.clickData"]
+    )
+    store = _store(data)
+    assert store["selection"] == ["cache-000"] and store["tick"] == 30
+    metrics = response_value(data, ids.METRICS, "figure")
+    assert [t["name"] for t in metrics["data"]][-1] == "cache-000"
+
+
+def test_clicking_a_folded_strip_row_selects_nothing(client):
+    store = _store(_first_paint(client, "?tick=40"))
+    click = {"points": [{"x": "2025-01-01 00:02:30", "y": "web: 40 more (max)"}]}
+    _, data = post_tick(
+        client, {(ids.STRIP, "clickData"): click}, store, [f"{ids.STRIP}.clickData"]
+    )
+    assert _store(data)["selection"] == [] and response_value(data, ids.MESSAGE, "is_open") is None
+
+
+def test_selecting_in_the_bars_shows_the_server_everywhere(client):
+    store = _store(_first_paint(client, "?tick=40"))
+    click = {"points": [{"x": 0.9, "y": "web-000", "customdata": "web-000"}]}
+    _, data = post_tick(client, {(ids.TOP5, "clickData"): click}, store, [f"{ids.TOP5}.clickData"])
+    store = _store(data)
+    assert store["selection"] == ["web-000"] and "server=web-000" in store["query"]
+    assert [t["name"] for t in response_value(data, ids.TREND, "figure")["data"]][-1] == "web-000"
+    assert response_value(data, ids.WHY_SERVER, "children") == "web-000"
+
+
+def test_peak_top5_are_the_affected_servers(client):
+    data = _first_paint(client, "?tick=40")
+    names = set(response_value(data, ids.TOP5, "figure")["data"][0]["y"][:4])
+    assert names == {"web-000", "database-000", "cache-000", "ml_compute-000"}
+
+
+HOSTILE = [
+    "../../etc/passwd",
+    "<img src=x onerror=alert(1)>",
+    {"$where": 1},
+    [1, 2, 3],
+    1e308,
+    None,
+    "x" * 5000,
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize(
+    "prop",
+    [
+        (ids.SOURCE, "value"),
+        (ids.MODEL, "value"),
+        (ids.SPEED, "value"),
+        (ids.SLIDER, "value"),
+        (ids.SERVERS, "value"),
+        (ids.STRIP, "clickData"),
+    ],
+)
+def test_hostile_inputs_get_a_message_not_a_500(client, prop, value):
+    store = _store(_first_paint(client))
+    status, data = post_tick(client, {prop: value}, store, [f"{prop[0]}.{prop[1]}"])
+    assert status in (200, 204)
+    if data:
+        body = json.dumps(data)
+        assert "Traceback" not in body
+        view = response_value(data, ids.VIEW, "data")
+        assert view is None or view["source"].endswith("demo_dataset.parquet")
+
+
+@pytest.mark.parametrize(
+    "store",
+    [
+        "garbage",
+        [1],
+        {"tick": -5, "speed": "fast", "source": {"a": 1}},
+        {"shown_tick": 3, "shown_key": "<x>"},
+    ],
+)
+def test_a_forged_store_is_repaired(client, store):
+    status, data = post_tick(client, {INTERVAL: 1}, store, [f"{ids.INTERVAL}.n_intervals"])
+    assert status == 200
+    assert isinstance(_store(data)["tick"], int)
+
+
+def test_a_hostile_link_is_reported_and_ignored(client):
+    data = _first_paint(client, "?source=..%2F..%2Fetc%2Fpasswd&tick=abc&model=%3Cscript%3E")
+    message = response_value(data, ids.MESSAGE, "children")
+    assert "passwd" in message and response_value(data, ids.MESSAGE, "is_open") is True
+    assert _store(data)["source"].endswith("demo_dataset.parquet")
+
+
+def test_a_failing_callback_answers_with_a_message(client, app, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret internal detail /srv/x")
+
+    monkeypatch.setattr(live, "tick_answer", boom)
+    status, data = post_tick(client, {INTERVAL: 1}, None, [f"{ids.INTERVAL}.n_intervals"])
+    assert status == 200
+    body = json.dumps(data)
+    assert "secret" not in body and live.GENERIC_ERROR in body
+
+
+def test_two_tabs_replay_independently(client):
+    a = _store(_first_paint(client, "?tick=5"))
+    b = _store(_first_paint(client, "?tick=30&speed=2"))
+    for n in range(1, 4):
+        a = _store(_tick(client, a, n))
+        b = _store(_tick(client, b, n))
+    assert a["tick"] == 8 and b["tick"] == 36
+
+
+def test_clicking_the_fleet_max_line_selects_the_riskiest_server_then(client):
+    data = _first_paint(client, "?tick=40")
+    trend = response_value(data, ids.TREND, "figure")
+    peak = trend["data"][1]
+    assert peak["name"] == "fleet max" and len(peak["customdata"]) == len(peak["x"])
+    store = _store(data)
+    click = {
+        "points": [
+            {
+                "x": "2025-01-01 00:02:50",
+                "y": 1.0,
+                "customdata": peak["customdata"][34],
+                "curveNumber": 1,
+            }
+        ]
+    }
+    _, data = post_tick(
+        client, {(ids.TREND, "clickData"): click}, store, [f"{ids.TREND}.clickData"]
+    )
+    store = _store(data)
+    assert store["tick"] == 34 and store["selection"] == [peak["customdata"][34]]
+    step = _tick(client, store, 1)
+    ops = response_value(step, ids.TREND, "figure")["operations"]
+    assert any(op["location"][:3] == ["data", 1, "customdata"] for op in ops)
+
+
+def test_picking_a_scenario_source_starts_it_from_the_beginning(client):
+    store = _store(_first_paint(client, "?tick=30&server=web-000"))
+    _, data = post_tick(
+        client, {(ids.SOURCE, "value"): "scenario:default"}, store, [f"{ids.SOURCE}.value"]
+    )
+    store = _store(data)
+    assert store["source"] == "scenario:default" and store["tick"] == 0 and store["selection"] == []
+    options = response_value(data, ids.SOURCE, "options")
+    assert {"scenario:default"} <= {o["value"] for o in options}
+    assert any(o["label"].startswith("dataset") for o in options)
+
+
+def test_an_unopenable_source_falls_back_with_a_message(client):
+    store = _store(_first_paint(client))
+    _, data = post_tick(
+        client, {(ids.SOURCE, "value"): "parquet:/etc/passwd"}, store, [f"{ids.SOURCE}.value"]
+    )
+    assert "cannot open" in response_value(data, ids.MESSAGE, "children")
+    assert _store(data)["source"].endswith("demo_dataset.parquet")
+
+
+def test_a_click_on_an_impossible_date_changes_nothing(client):
+    store = _store(_first_paint(client, "?tick=40&paused=1"))
+    click = {"points": [{"x": "2025-13-45 99:99:99", "y": "web-000"}]}
+    status, data = post_tick(
+        client, {(ids.STRIP, "clickData"): click}, store, [f"{ids.STRIP}.clickData"]
+    )
+    assert status == 200 and _store(data)["tick"] == 40
+    assert live.GENERIC_ERROR not in json.dumps(data)
+
+
+@pytest.mark.parametrize("source", HOSTILE)
+@pytest.mark.parametrize("model", ["heuristic", {"x": 1}, "<b>x</b>"])
+def test_the_about_panel_answers_hostile_input_with_a_message(client, source, model):
+    body = {
+        "output": f"{ids.ABOUT_BODY}.children",
+        "outputs": {"id": ids.ABOUT_BODY, "property": "children"},
+        "inputs": [
+            {"id": ids.SOURCE, "property": "value", "value": source},
+            {"id": ids.MODEL, "property": "value", "value": model},
+        ],
+        "state": [],
+        "changedPropIds": [f"{ids.SOURCE}.value"],
+    }
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200
+    assert b"Traceback" not in response.data and live.GENERIC_ERROR.encode() not in response.data
