@@ -57,13 +57,36 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _check_source(spec: str, settings: Settings) -> None:
-    """Open ``spec`` once so that a bad path or spec fails here with a clear message."""
+def _mapping_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--columns",
+        metavar="MAPPING",
+        default=None,
+        help="map the file's columns onto the schema instead of rewriting it: "
+        "host=server_name,cpu=cpu_pct, a JSON object, or a JSON file",
+    )
+    parser.add_argument(
+        "--units",
+        metavar="UNITS",
+        default=None,
+        help="units of the file's values, converted to the schema's: "
+        "net_in_mb_s=bytes/s,latency_ms=s",
+    )
+
+
+def _check_source(spec: str, settings: Settings, columns: str | None = None, units: str | None = None) -> str:
+    """Open ``spec`` once so that a bad path or spec fails here with a clear message.
+
+    Returns the spec to serve: with ``columns``/``units`` given, the source's
+    canonical spec, which carries them (so they also reach the URL of the view).
+    """
     from .sources import open_source
 
-    source = open_source(spec, data_roots=settings.data_roots)
+    options = {k: v for k, v in (("columns", columns), ("units", units)) if v is not None}
+    source = open_source(spec, data_roots=settings.data_roots, **options)
     if source.n_ticks() == 0 and not source.live:
         raise DashboardError(f"{spec}: the data has no ticks")
+    return source.spec if options else spec
 
 
 def serve_main(argv: list[str] | None = None) -> int:
@@ -76,6 +99,7 @@ def serve_main(argv: list[str] | None = None) -> int:
         "data",
         help="a CSV/Parquet file or a source spec such as scenario:default or follow:metrics.csv",
     )
+    _mapping_args(parser)
     _serve_args(parser)
     parser.add_argument("--open", action="store_true", help="open a browser tab")
     args = parser.parse_args(argv)
@@ -84,13 +108,13 @@ def serve_main(argv: list[str] | None = None) -> int:
 
     settings = settings_with_data(Settings.from_env(), args.data)
     try:
-        _check_source(args.data, settings)
+        spec = _check_source(args.data, settings, args.columns, args.units)
         _check_model(args.model)
     except DashboardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     run_dashboard(
-        args.data,
+        spec,
         refresh_sec=args.refresh or settings.refresh_sec,
         model=args.model,
         host=args.host,
@@ -128,6 +152,7 @@ def demo_main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--data", default=None, help="serve this file or source spec instead of the demo data"
     )
+    _mapping_args(parser)
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     _serve_args(parser)
     args = parser.parse_args(argv)
@@ -138,10 +163,12 @@ def demo_main(argv: list[str] | None = None) -> int:
     try:
         if args.data:
             spec = args.data
+        elif args.columns or args.units:
+            raise DashboardError("--columns and --units apply to --data, not to the generated demo data")
         else:
             spec = str(ensure_demo_data(settings, args.duration, args.fleet_size, args.seed))
         settings = settings_with_data(settings, spec)
-        _check_source(spec, settings)
+        spec = _check_source(spec, settings, args.columns, args.units)
         _check_model(args.model)
     except DashboardError as exc:
         print(f"error: {exc}", file=sys.stderr)

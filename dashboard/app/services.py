@@ -183,7 +183,7 @@ class Services:
         values = {o["value"] for o in options}
         for spec in (*self._pinned, self.default_source(), current):
             if spec and spec not in values:
-                options.insert(0, {"label": spec, "value": spec})
+                options.insert(0, {"label": spec_label(spec), "value": spec, "title": spec})
                 values.add(spec)
         return options
 
@@ -248,3 +248,22 @@ class Services:
         self._sources.clear()
         self._scorers.clear()
         self._fleets.clear()
+
+
+def spec_label(spec: str) -> str:
+    """A short picker label for a source spec: ``kind · file name``, noting mapped columns.
+
+    The full spec stays the option's value (and its tooltip); the label only has to
+    tell the user which data this is without stretching the header.
+    """
+    text = str(spec)
+    head, _, query = text.partition("?")
+    kind, sep, target = head.partition(":")
+    if not sep or "/" in kind or "\\" in kind or len(kind) <= 1:
+        kind, target = "", head  # a plain path (or a Windows drive letter)
+    name = Path(target).name or target
+    label = f"{kind} · {name}" if kind else name
+    if query:
+        keys = [part.partition("=")[0] for part in query.split("&") if part]
+        label += f" ({', '.join(keys)})"
+    return label if len(label) <= 60 else label[:57] + "…"

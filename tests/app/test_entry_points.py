@@ -127,3 +127,35 @@ def test_about_panel_explains_the_scenario(app, settings):
 def test_about_panel_with_a_bad_source_is_a_message(app):
     text = str(live.about_answer(app.services, "../../etc/passwd", "heuristic"))
     assert "cannot describe" in text
+
+
+def test_module_main_maps_columns_of_a_foreign_file(tmp_path, monkeypatch):
+    served = {}
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "metrics.csv").write_text(
+        "time,host,cpu\n2025-01-01T00:00:00Z,a,10\n2025-01-01T00:00:05Z,a,12\n"
+    )
+    monkeypatch.setattr(
+        app_module,
+        "_serve",
+        lambda app, host, port, debug, open_browser: served.update(app=app),
+    )
+    argv = ["metrics.csv", "--columns", "time=timestamp,host=server_name,cpu=cpu_pct"]
+    assert main(argv) == 0
+    spec = served["app"].services.default_source()
+    assert spec.startswith("csv:") and "columns=" in spec
+    source = served["app"].services.source(spec)
+    assert source.n_ticks() == 2
+
+
+def test_module_main_names_an_unmappable_file(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "metrics.csv").write_text("time,host,cpu\n2025-01-01T00:00:00Z,a,10\n")
+    assert main(["metrics.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "metrics.csv" in err and "timestamp" in err
+
+
+def test_run_py_refuses_columns_without_data(capsys):
+    assert cli.demo_main(["--columns", "host=server_name"]) == 2
+    assert "--data" in capsys.readouterr().err
