@@ -1,7 +1,7 @@
 """Browser-test setup: Debian's chromium and chromedriver, quiet about the network.
 
-``pytest -m browser`` runs them (always headless, ``--headless`` or not: CI has no
-display). ``DASH_TEST_CHROMEPATH`` picks the browser binary (default /usr/bin/chromium);
+``pytest -m browser`` runs only them (always headless, ``--headless`` or not: CI has
+no display); ``-m "not browser"`` leaves them out. ``DASH_TEST_CHROMEPATH`` picks the browser binary (default /usr/bin/chromium);
 selenium finds ``chromedriver`` on PATH.
 """
 
@@ -31,15 +31,14 @@ def pytest_setup_options():
     return options
 
 
-def pytest_collection_modifyitems(config, items):
-    missing = not (os.path.exists(CHROMIUM) and shutil.which("chromedriver"))
-    for item in items:
-        if "browser" in item.keywords and missing:
-            item.add_marker(pytest.mark.skip(reason="needs chromium and chromedriver"))
-
-
 @pytest.fixture(autouse=True)
 def _chromium_env(monkeypatch):
     monkeypatch.setenv("DASH_TEST_CHROMEPATH", CHROMIUM)
     if "/usr/bin" not in os.environ.get("PATH", "").split(os.pathsep):
         monkeypatch.setenv("PATH", os.environ.get("PATH", "") + os.pathsep + "/usr/bin")
+    # Fail, never skip: a missing browser must not pass for a green run.
+    if not (os.path.exists(CHROMIUM) and shutil.which("chromedriver")):
+        pytest.fail(
+            f"browser tests need chromium ({CHROMIUM}) and chromedriver on PATH: "
+            "apt-get install chromium chromium-driver (scripts/test.sh installs them)"
+        )
