@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import webbrowser
 from dataclasses import replace
@@ -92,10 +94,18 @@ def run_dashboard(
 
 def _serve(app: dash.Dash, host: str, port: int, debug: bool, open_browser: bool) -> None:
     url = f"http://{host}:{port}/"
-    if open_browser:
+    if open_browser and _has_display():
         threading.Timer(1.5, webbrowser.open, args=(url,)).start()
     log.info("serving the dashboard on %s", url)
     app.run(host=host, port=port, debug=debug)
+
+
+def _has_display() -> bool:
+    """Whether a graphical browser can open here; without one, webbrowser would start a
+    console browser (lynx, w3m) in the terminal the server logs to."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 class LiveDashboard:
