@@ -1,5 +1,5 @@
 # Shared by scripts/demo.sh and scripts/test.sh: create .venv and install the project into it.
-# Usage: source scripts/_env.sh [extras]   (run from the repository root)
+# Usage: SETUP_EXTRAS=test source scripts/_env.sh   (run from the repository root)
 
 _need_root_or_sudo() {
   if [ "$(id -u)" = 0 ]; then "$@"
@@ -32,5 +32,10 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
   fi
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".${1:+[$1]}"
+echo "setting up .venv (the first run downloads the packages; later runs take seconds)..."
+if ! { .venv/bin/python -m pip install --upgrade pip &&
+       .venv/bin/python -m pip install -e ".${SETUP_EXTRAS:+[$SETUP_EXTRAS]}"; } >.venv/setup.log 2>&1; then
+  tail -n 30 .venv/setup.log >&2
+  echo "error: installing the Python packages failed; the full log is .venv/setup.log" >&2
+  exit 1
+fi

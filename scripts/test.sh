@@ -3,7 +3,7 @@
 # Chromium. Any arguments go to pytest, e.g. `bash scripts/test.sh -k live001`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/_env.sh test
+SETUP_EXTRAS=test source scripts/_env.sh
 
 # Browser tests drive Debian's chromium through chromium-driver.
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
