@@ -7,41 +7,15 @@ import logging
 import sys
 from pathlib import Path
 
+from .argtypes import non_negative_int, port, positive_float, positive_int
 from .errors import DashboardError
 from .settings import DEFAULT_SEED, Settings
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    value = _positive_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {text!r}")
-    return value
 
 
 def _serve_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--refresh",
-        type=_positive_float,
+        type=positive_float,
         default=None,
         help="seconds between refreshes (default: FLEET_REFRESH_SEC, else 1)",
     )
@@ -51,7 +25,7 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host", default="127.0.0.1", help="interface to listen on (default %(default)s)"
     )
-    parser.add_argument("--port", type=_port, default=8050, help="port (default %(default)s)")
+    parser.add_argument("--port", type=port, default=8050, help="port (default %(default)s)")
     parser.add_argument(
         "--debug", action="store_true", help="Dash debug mode (never on a shared server)"
     )
@@ -141,13 +115,13 @@ def demo_main(argv: list[str] | None = None) -> int:
         description="Generate the demo dataset if needed and serve the dashboard on it.",
     )
     parser.add_argument(
-        "--duration", type=_positive_float, default=None, help="demo length in minutes (default 5)"
+        "--duration", type=positive_float, default=None, help="demo length in minutes (default 5)"
     )
     parser.add_argument(
-        "--fleet-size", type=_positive_int, default=None, help="number of servers (default 20)"
+        "--fleet-size", type=positive_int, default=None, help="number of servers (default 20)"
     )
     parser.add_argument(
-        "--seed", type=int, default=None, help=f"random seed (default {DEFAULT_SEED})"
+        "--seed", type=non_negative_int, default=None, help=f"random seed (default {DEFAULT_SEED})"
     )
     parser.add_argument(
         "--data", default=None, help="serve this file or source spec instead of the demo data"

@@ -26,6 +26,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from . import schema
+from .argtypes import non_negative_int, positive_float, positive_int
 from .atomic import atomic_paths
 from .errors import DashboardError, OutputExistsError, ScenarioError
 from .scenario import Scenario, load_scenario
@@ -756,31 +757,6 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def _positive(kind: type, what: str) -> Callable[[str], Any]:
-    def convert(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{what}: expected a {kind.__name__}, got {text!r}"
-            ) from None
-        if isinstance(value, float) and not math.isfinite(value) or value <= 0:
-            raise argparse.ArgumentTypeError(f"{what}: must be a positive number, got {text!r}")
-        return value
-
-    return convert
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m dashboard.generate`` argument parser."""
     parser = _Parser(
@@ -808,25 +784,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--duration",
-        type=_positive(float, "--duration"),
+        type=positive_float,
         default=None,
         help="total length in minutes; the phases stretch proportionally (default: the scenario's own)",
     )
     parser.add_argument(
         "--fleet-size",
-        type=_positive(int, "--fleet-size"),
+        type=positive_int,
         default=None,
         help="number of servers, split by the scenario's profile mix (default: the scenario's own)",
     )
     parser.add_argument(
         "--seed",
-        type=_seed,
+        type=non_negative_int,
         default=None,
         help="random seed (default: the scenario's own, 42 for the bundled ones)",
     )
     parser.add_argument(
         "--tick",
-        type=_positive(float, "--tick"),
+        type=positive_float,
         default=None,
         help="seconds between ticks (default: the scenario's own, usually 5)",
     )
