@@ -6,6 +6,10 @@ vectorised score per tick, keeps the result in a :class:`ScoreCache` keyed by
 look-back of cached probabilities, so every worker process answers the same for the
 same tick whatever order requests arrive in. With a cache directory the cache lives
 on disk (diskcache), shared by all gunicorn workers on a host.
+
+The alert states of a tick are cached too, per (source, model, policy, look-back,
+tick), so a live refresh advances the previous tick's states by one step instead of
+re-running the look-back; the answer stays exactly that of the bounded look-back.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..sources.base import check_tick
-from .alerts import DEFAULT_POLICY, AlertPolicy, alert_states_at
+from .alerts import DEFAULT_POLICY, NORMAL, AlertPolicy, _step, alert_states_at
 from .base import RiskModel
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,9 @@ class TickScores:
 
 # A cached entry: probability (N,), contributions (N, F), factors.
 Entry = tuple[np.ndarray, np.ndarray, tuple[str, ...]]
+# A cached alert entry: state codes int8 (N,) and ticks held in the current pending or
+# recovering stretch int32 (N,) (meaningless in the other states).
+AlertEntry = tuple[np.ndarray, np.ndarray]
 
 
 @runtime_checkable
@@ -171,13 +178,18 @@ class Scorer:
         self._model_key = model.key()
         self._history = max(1, int(getattr(model, "history", 1)))
         self._honest = not bool(getattr(model, "reads_ground_truth", False))
+        policy = self.policy
+        self._alert_tag = (
+            f"alerts({policy.threshold!r},{policy.clear_threshold!r},{policy.for_s!r},"
+            f"{policy.keep_firing_for_s!r},{self.tick_seconds!r},{self.lookback_ticks})"
+        )
 
     # -- public API ----------------------------------------------------
     def at(self, tick: int) -> TickScores:
         """Probability, contributions and alert state of every server at ``tick``."""
         t = self._tick(tick)
         probability, contributions, factors = self._entry(t)
-        alert = self.alerts(t, t)[0]
+        alert = self._alert_entry(t)[0].copy()
         return TickScores(t, probability, contributions, factors, alert)
 
     def probabilities(self, start: int, end: int) -> np.ndarray:
@@ -229,6 +241,68 @@ class Scorer:
             entry = self._compute(tick)
             self.cache.set(key, entry)
         return entry
+
+    # -- alert states, one step per refresh ----------------------------
+    def _alert_entry(self, tick: int) -> AlertEntry:
+        """Alert states at ``tick``, exactly as :meth:`alerts` defines them, via the cache.
+
+        The run for ``tick`` starts at ``tick - lookback``; the cached run for
+        ``tick - 1`` started one tick earlier. Both enter tick ``tick - lookback`` in
+        the same state unless the earlier run left NORMAL on its first tick, and
+        NORMAL carries no history (the held count restarts on leaving it), so for
+        every other server one step from the cached states gives the same answer.
+        The few servers that were at or above the threshold on that dropped tick are
+        re-run over the whole look-back.
+        """
+        key = self._alert_key(tick)
+        entry = self.cache.get(key)
+        if entry is not None:
+            return entry
+        previous = self.cache.get(self._alert_key(tick - 1)) if tick > 0 else None
+        if previous is None:
+            entry = self._run_alerts(tick)
+        else:
+            state, held = previous
+            p = self._entry(tick)[0]
+            with np.errstate(invalid="ignore"):
+                above, holding = p >= self.policy.threshold, p >= self.policy.clear_threshold
+            state, held = _step(state, held, above, holding, *self._alert_ticks())
+            dropped = tick - 1 - self.lookback_ticks
+            if dropped >= 0:
+                with np.errstate(invalid="ignore"):
+                    redo = np.flatnonzero(self._entry(dropped)[0] >= self.policy.threshold)
+                if redo.size:
+                    state[redo], held[redo] = self._run_alerts(tick, redo)
+            entry = (state, held)
+        self.cache.set(key, entry)
+        return entry
+
+    def _run_alerts(self, tick: int, servers: np.ndarray | None = None) -> AlertEntry:
+        """The state machine from NORMAL over ``tick - lookback .. tick`` (ticks >= 0)."""
+        first = max(0, tick - self.lookback_ticks)
+        probs = self.probabilities(first, tick)
+        if servers is not None:
+            probs = probs[:, servers]
+        n = probs.shape[1]
+        state = np.full(n, NORMAL, dtype=np.int8)
+        held = np.zeros(n, dtype=np.int32)
+        with np.errstate(invalid="ignore"):
+            candidates = np.flatnonzero((probs >= self.policy.threshold).any(axis=0))
+        if candidates.size:  # the others never leave NORMAL
+            sub = probs[:, candidates]
+            with np.errstate(invalid="ignore"):
+                above, holding = sub >= self.policy.threshold, sub >= self.policy.clear_threshold
+            s, h = state[candidates], held[candidates]
+            for j in range(sub.shape[0]):
+                s, h = _step(s, h, above[j], holding[j], *self._alert_ticks())
+            state[candidates], held[candidates] = s, h
+        return state, held
+
+    def _alert_ticks(self) -> tuple[int, int]:
+        return self.policy.for_ticks(self.tick_seconds), self.policy.keep_ticks(self.tick_seconds)
+
+    def _alert_key(self, tick: int) -> str:
+        return f"{self.source.identity()}|{self._model_key}|{self._alert_tag}|{tick}"
 
     def _compute(self, tick: int) -> Entry:
         window = self.source.window(tick, self._history)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dashboard.errors import DataError, ModelError
-from dashboard.models import get_model
+from dashboard.models import RiskModel, RiskScores, get_model
 from dashboard.models.alerts import AlertPolicy, alert_states
 from dashboard.models.heuristic import HeuristicModel
 from dashboard.models.scoring import (
@@ -18,7 +18,7 @@ from dashboard.models.scoring import (
     make_score_cache,
 )
 
-from .fleets import synthetic_fleet
+from .fleets import ArraySource, synthetic_fleet
 
 
 class CountingModel(HeuristicModel):
@@ -168,3 +168,87 @@ def test_a_model_returning_the_wrong_shape_is_reported():
     with pytest.raises(ModelError) as info:
         Scorer(synthetic_fleet(), Broken()).at(3)
     assert "expected" in str(info.value)
+
+
+class TableModel(RiskModel):
+    """Probabilities read from a table by the window's last tick: alert edge cases on demand."""
+
+    name = "table"
+    history = 1
+
+    def __init__(self, table):
+        super().__init__()
+        self.table = np.asarray(table, dtype=np.float64)
+
+    def score(self, window):
+        p = self.table[window.end]
+        return RiskScores(p, p[:, None].copy(), ("table",))
+
+    def key(self):
+        return f"table({id(self.table)})"
+
+
+def _flapping_probabilities(t=160, n=60, seed=11):
+    """Runs above, between and below the thresholds, so every state and transition occurs."""
+    rng = np.random.default_rng(seed)
+    levels = np.array([0.05, 0.35, 0.45, 0.6, 0.95])
+    table = np.empty((t, n))
+    current = rng.integers(0, levels.size, n)
+    for i in range(t):
+        switch = rng.random(n) < 0.3
+        current = np.where(switch, rng.integers(0, levels.size, n), current)
+        table[i] = levels[current]
+    table[:, 0] = 0.9  # always above
+    table[:, 1] = 0.0  # never
+    return table
+
+
+@pytest.mark.parametrize(
+    "policy", [AlertPolicy(), AlertPolicy(for_s=0.0), AlertPolicy(keep_firing_for_s=0.0), AlertPolicy(0.6, 0.6, 15.0, 20.0)]
+)
+@pytest.mark.parametrize("lookback", [12, 40])
+def test_cached_alert_states_equal_the_bounded_lookback(policy, lookback):
+    table = _flapping_probabilities()
+    t, n = table.shape
+    src = ArraySource({"cpu_pct": np.zeros((t, n))}, ["web"] * n)
+    model = TableModel(table)
+    expected = Scorer(src, model, policy=policy, lookback_ticks=lookback).alerts(0, t - 1)
+    assert {0, 1, 2, 3} <= set(np.unique(expected).tolist()) or policy.for_s == 0 or policy.keep_firing_for_s == 0
+    # a live refresh: tick after tick, each one step from the cached previous tick
+    live = Scorer(src, model, policy=policy, lookback_ticks=lookback)
+    np.testing.assert_array_equal(np.stack([live.at(i).alert for i in range(t)]), expected)
+    # any order, with gaps, on a cache shared with other policies
+    cache = MemoryScoreCache()
+    other = Scorer(src, model, policy=AlertPolicy(0.9, 0.1), lookback_ticks=lookback, cache=cache)
+    scorer = Scorer(src, model, policy=policy, lookback_ticks=lookback, cache=cache)
+    order = np.random.default_rng(3).permutation(t)
+    for i in order[: t // 2]:
+        other.at(int(i))
+        np.testing.assert_array_equal(scorer.at(int(i)).alert, expected[i])
+    for i in range(t):
+        np.testing.assert_array_equal(scorer.at(i).alert, expected[i])
+
+
+def test_a_refresh_steps_once_instead_of_rerunning_the_lookback(monkeypatch):
+    table = _flapping_probabilities()
+    t, n = table.shape
+    src = ArraySource({"cpu_pct": np.zeros((t, n))}, ["web"] * n)
+    scorer = Scorer(src, TableModel(table), lookback_ticks=30)
+    runs = []
+    original = Scorer._run_alerts
+
+    def counting(self, tick, servers=None):
+        runs.append(n if servers is None else len(servers))
+        return original(self, tick, servers)
+
+    monkeypatch.setattr(Scorer, "_run_alerts", counting)
+    scorer.at(100)
+    assert runs == [n]  # a cold start runs the whole look-back once
+    for i in range(101, 130):
+        scorer.at(i)
+    # afterwards only servers at or above the threshold on the tick that left the
+    # look-back are re-run, never the whole fleet
+    assert len(runs) > 1 and all(k < n for k in runs[1:])
+    alert = scorer.at(129).alert
+    alert[:] = 3  # the caller's copy, not the cache's
+    np.testing.assert_array_equal(scorer.at(129).alert, Scorer(src, TableModel(table), lookback_ticks=30).alerts(129, 129)[0])
