@@ -54,8 +54,27 @@ def create_app(
     app.validation_layout = page(services)
     live.register_callbacks(app, services)
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.server.register_error_handler(Exception, _answer_malformed_requests)
     app.services = services  # for tests and benchmarks: read-only caches, no per-user state
     return app
+
+
+def _answer_malformed_requests(error: Exception):
+    """A callback request Dash cannot dispatch (an unknown output, inputs that do not match
+    the callback, a forged body) is the client's mistake: answer 400 with a short message
+    instead of a 500 and a traceback in the log. The app's own callbacks turn their
+    failures into messages themselves, so nothing else should reach here from dispatch.
+    """
+    from flask import request
+    from werkzeug.exceptions import HTTPException
+
+    if isinstance(error, HTTPException):
+        return error
+    if request.path.endswith("/_dash-update-component"):
+        log.warning("refused a malformed callback request: %s: %s", type(error).__name__, error)
+        return {"message": "this request does not match any callback of the dashboard"}, 400
+    log.error("unhandled error on %s", request.path, exc_info=error)
+    return {"message": "internal error; the server log has the details"}, 500
 
 
 def settings_with_data(settings: Settings, data: Any) -> Settings:
