@@ -1,12 +1,18 @@
 """Data-source speed and memory: open time, batch(i), window(i, 60), peak RSS.
 
     python benchmarks/bench_sources.py [--out DIR] [--small-only] [--repeat N]
+        [--follow-only] [--appends N] [--follow-before OLD_follow.py]
 
 Writes (once, then reuses) a 1,000-server x 1 h Parquet (720 ticks, 720k rows) and a
 10,000-server x 6 h Parquet (4,320 ticks, 43.2M rows) in the schema, then measures each
 in a fresh subprocess so that peak RSS belongs to that file alone. Targets (from the
 issue): small file open <= 1 s, batch <= 2 ms, window(i, 60) <= 10 ms; large file
 open <= 5 s, batch <= 50 ms, peak memory <= 3 GB.
+
+The follow case grows a 1,000-server CSV to 60, 720 (one hour at 5 s ticks, 720k rows)
+and, without --small-only, 2,880 ticks, then times how long an appended tick takes to
+show (median over --appends appends): it should stay flat as the file grows.
+--follow-before times a copy of an earlier follow.py on the same files.
 """
 
 from __future__ import annotations
@@ -141,12 +147,34 @@ def measure(path: str, repeat: int, window_len: int = 60) -> dict:
     }
 
 
-def measure_follow(
-    folder: Path, n_servers: int = 1000, n_ticks: int = 120, appends: int = 10
-) -> dict:
-    """A growing CSV: time from appending one tick to the source showing it (one n_ticks() call)."""
-    from dashboard.sources import open_source
+def _follow_class(implementation: str | None):
+    """The follow source class, or the one defined in ``implementation`` (a copy of an older
+    ``dashboard/sources/follow.py``, for a before/after comparison)."""
+    if not implementation:
+        from dashboard.sources.follow import FollowSource
 
+        return FollowSource
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dashboard.sources._follow_ref", implementation)
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "dashboard.sources"
+    spec.loader.exec_module(module)
+    return module.FollowSource
+
+
+def measure_follow(
+    folder: Path,
+    n_servers: int = 1000,
+    n_ticks: int = 120,
+    appends: int = 10,
+    implementation: str | None = None,
+) -> dict:
+    """A growing CSV: time from appending one tick to the source showing it (one n_ticks() call).
+
+    The file starts with ``n_ticks`` ticks of ``n_servers`` rows (720 ticks: one hour at 5 s
+    ticks, 720k rows); each of ``appends`` appends then writes one more whole tick.
+    """
     names = [f"web-{i:05d}" for i in range(n_servers)]
     start = np.datetime64("2026-01-01T00:00:00", "s")
 
@@ -155,27 +183,51 @@ def measure_follow(
         cpu = np.random.default_rng(t).uniform(0, 90, n_servers)
         return "".join(f"{ts},{name},{c:.2f}\n" for name, c in zip(names, cpu, strict=True))
 
-    path = folder / "follow.csv"
-    path.write_text(
-        "timestamp,server_name,cpu_pct\n" + "".join(tick_text(t) for t in range(n_ticks))
-    )
+    path = folder / f"follow_{n_servers}x{n_ticks}.csv"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("timestamp,server_name,cpu_pct\n")
+        for t in range(n_ticks):
+            fh.write(tick_text(t))
+    cls = _follow_class(implementation)
     t0 = time.perf_counter()
-    src = open_source(f"follow:{path}", data_roots=[folder])
+    src = cls(path)
     open_s = time.perf_counter() - t0
+    assert src.n_ticks() == n_ticks
+    texts = [tick_text(n_ticks + k) for k in range(appends)]
     seen_ms = []
-    for k in range(appends):
-        text = tick_text(n_ticks + k)
+    for k, text in enumerate(texts):
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(text)
         t = time.perf_counter()
         assert src.n_ticks() == n_ticks + k + 1
         seen_ms.append((time.perf_counter() - t) * 1000)
+    t = time.perf_counter()
+    src.window(src.n_ticks() - 1, 60)
+    window_ms = (time.perf_counter() - t) * 1000
+    path.unlink()
     return {
         "open_s": open_s,
         "seen_ms_median": float(np.median(seen_ms)),
         "seen_ms_max": float(np.max(seen_ms)),
+        "window60_ms": window_ms,
         "rows": (n_ticks + appends) * n_servers,
+        "ticks": n_ticks,
     }
+
+
+def report_follow(folder: Path, sizes: list[int], appends: int, before: str | None) -> None:
+    """Print the append latency at each file size (and for the ``before`` implementation)."""
+    print("\nfollow: growing CSV of 1,000 servers, one tick (1,000 rows) appended at a time")
+    runs = [("after", None)] + ([("before", before)] if before else [])
+    for n_ticks in sizes:
+        for label, impl in runs:
+            f = measure_follow(folder, n_ticks=n_ticks, appends=appends, implementation=impl)
+            tag = f"{label:6s} " if before else ""
+            print(
+                f"  {tag}{n_ticks:5d} ticks ({n_ticks * 1000:>9,} rows): open {f['open_s']:6.2f} s, "
+                f"appended tick seen {f['seen_ms_median']:8.2f} ms median, "
+                f"{f['seen_ms_max']:8.2f} ms max, window(-1, 60) {f['window60_ms']:.2f} ms"
+            )
 
 
 def _in_subprocess(path: Path, repeat: int) -> dict:
@@ -196,10 +248,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "fleet-bench")
     ap.add_argument("--small-only", action="store_true")
     ap.add_argument("--repeat", type=int, default=50)
+    ap.add_argument("--appends", type=int, default=9, help="follow: appended ticks timed per size")
+    ap.add_argument(
+        "--follow-before",
+        metavar="FILE",
+        help="a copy of an earlier dashboard/sources/follow.py to time beside the current one",
+    )
+    ap.add_argument("--follow-only", action="store_true", help="run the follow measurement only")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     cases = [("fleet_1000x1h.parquet", 1000, 720, 1, (1.0, 2.0, 10.0, None))]
-    if not args.small_only:
+    if args.follow_only:
+        cases = []
+    elif not args.small_only:
         cases.append(("fleet_10000x6h.parquet", 10_000, 4320, 10, (5.0, 50.0, None, 3072.0)))
     for name, servers, ticks, per_group, (t_open, t_batch, t_window, t_rss) in cases:
         path = args.out / name
@@ -228,13 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         target = f"(target <= {t_rss:.0f} MB)" if t_rss else ""
         print(f"  peak RSS            {r['peak_rss_mb']:8.0f} MB   {target}")
-    f = measure_follow(args.out)
-    print(f"\nfollow: growing CSV of 1,000 servers ({f['rows']:,} rows at the end)")
-    print(f"  open                {f['open_s']:8.3f} s")
-    print(
-        f"  appended tick seen  {f['seen_ms_median']:8.2f} ms   median, {f['seen_ms_max']:.2f} ms max "
-        "(the next n_ticks() call shows it: within one refresh)"
-    )
+    sizes = [60, 720] if args.small_only else [60, 720, 2880]
+    report_follow(args.out, sizes, args.appends, args.follow_before)
     return 0
 
 

@@ -6,9 +6,17 @@ still being written and waits for the next check. The file may not exist yet or 
 empty: the source then has no ticks until rows arrive. A file that shrinks or is
 replaced (log rotation) is read again from the start.
 
+Reading is incremental: the source remembers the header and the byte offset of the last
+complete line, reads only the bytes appended since, parses and validates only those rows
+(the policy of :mod:`dashboard.sources.cleaning`) and writes them into dense
+``(ticks, servers)`` arrays that keep spare room on both axes (grown by half each time),
+so an appended tick costs time in proportion to its own rows, not to the file.
+
 ``identity()`` stays the same while whole ticks are appended (what was already read does
 not change) and changes when appended rows land in a tick already seen, when a new
-server joins, or when the file is truncated or replaced.
+server joins, or when the file is truncated or replaced. Rows for the newest tick fill it
+in place; rows for older ticks rebuild the arrays from those in memory (the file is not
+parsed again), so windows handed out before keep their data.
 
 Appended rows that cannot be used do not stop the stream: they are skipped and the
 refusal (file, line, column, value) is listed in ``report()`` and kept in
@@ -25,11 +33,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from .. import schema
 from ..errors import DataError
-from .cleaning import Cube, Normalized, Origin, ReadOptions, build_cube, concat_pieces, normalize
+from .cleaning import Cube, Normalized, Origin, ReadOptions, _timeline_notes, normalize
 from .files import READ_PARAMETERS, load_metadata, read_csv_frame
-from .memory import CubeSource
+from .memory import CubeSource, phase_kind_codes, text_array
 from .paths import safe_path
 
 
@@ -42,6 +52,233 @@ def _empty_cube() -> Cube:
         metrics={},
         state=np.zeros((0, 0), dtype=np.int8),
     )
+
+
+def _room(needed: int, current: int, spare: bool) -> int:
+    """Capacity for ``needed`` items, half as much again when it must grow (amortised appends).
+
+    Without ``spare`` the first allocation is exact (the server axis stays contiguous until
+    a server joins).
+    """
+    if needed <= current:
+        return current
+    if not spare and current == 0:
+        return needed
+    return max(needed + needed // 2, 16)
+
+
+class _Grid:
+    """The rows read so far as dense ``(ticks, servers)`` arrays with spare capacity.
+
+    The live part is ``[:t, :n]``; cells beyond it hold their fill value (NaN, -1, False)
+    until rows land there, so a server that joins late has an absent history for free.
+    Appends write rows past ``t`` in place, and rows for the newest tick fill its row in
+    place; arrays are replaced (windows handed out keep the old ones) when they grow or
+    when rows land in ticks before the newest.
+    """
+
+    def __init__(self) -> None:
+        self.t = 0
+        self.n = 0
+        self.ticks = np.zeros(0, dtype=np.int64)
+        self.full = np.zeros(0, dtype=bool)  # tick row has every server
+        self.servers = np.zeros(0, dtype=object)
+        self.profiles = np.zeros(0, dtype=object)
+        self.problem_child: np.ndarray | None = None
+        self.index: dict[str, int] = {}
+        # (ticks, servers) arrays by key: "present", "state", "phase", or a metric name
+        self.cells: dict[str, np.ndarray] = {}
+        self.fills: dict[str, Any] = {}
+        self.phase_names: list[str] = []
+        self.phase_index: dict[str, int] = {}
+        self.duplicates = 0
+        self.unsorted = False
+        self.profile_clashes: dict[str, None] = {}
+
+    # -- storage ----------------------------------------------------------------------
+    def _new(self, key: str, dtype: Any, fill: Any) -> None:
+        self.fills[key] = fill
+        self.cells[key] = np.full(self.present.shape, fill, dtype=dtype)
+
+    @property
+    def present(self) -> np.ndarray:
+        return self.cells["present"]
+
+    def _reserve(self, t: int, n: int, tick_rows: np.ndarray | None = None) -> None:
+        """Room for ``t`` ticks and ``n`` servers; ``tick_rows`` moves the old ticks (rebuild)."""
+        cap_t, cap_n = self.present.shape
+        new_t, new_n = _room(t, cap_t, True), _room(n, cap_n, False)
+        if tick_rows is None and (new_t, new_n) == (cap_t, cap_n):
+            return
+        if tick_rows is None:
+            tick_rows = slice(0, self.t)
+        for key, old in self.cells.items():
+            arr = np.full((new_t, new_n), self.fills[key], dtype=old.dtype)
+            arr[tick_rows, : self.n] = old[: self.t, : self.n]
+            self.cells[key] = arr
+        ticks = np.zeros(new_t, dtype=np.int64)
+        ticks[tick_rows] = self.ticks[: self.t]
+        self.ticks = ticks
+        full = np.zeros(new_t, dtype=bool)
+        full[tick_rows] = self.full[: self.t]
+        self.full = full
+        if new_n != cap_n:
+            for name in ("servers", "profiles"):
+                arr = np.empty(new_n, dtype=object)
+                arr[: self.n] = getattr(self, name)[: self.n]
+                setattr(self, name, arr)
+            if self.problem_child is not None:
+                pc = np.zeros(new_n, dtype=bool)
+                pc[: self.n] = self.problem_child[: self.n]
+                self.problem_child = pc
+
+    # -- adding rows -------------------------------------------------------------------
+    def add(self, piece: Normalized, resample: str | None) -> tuple[bool, bool]:
+        """Place ``piece``'s rows; returns (rows landed in ticks already read, servers joined)."""
+        if "present" not in self.cells:  # the first rows fix the layout (the header is fixed)
+            self.cells["present"] = np.zeros((0, 0), dtype=bool)
+            self.fills["present"] = False
+            self._new("state", np.int8, -1)
+        ts = piece.ts
+        if resample:
+            width = pd.Timedelta(resample).value
+            ts = (ts // width) * width
+        rows = len(ts)
+        order = None
+        if rows > 1 and not bool((ts[1:] >= ts[:-1]).all()):
+            order = np.argsort(ts, kind="stable")
+            ts = ts[order]
+            self.unsorted = True
+
+        def take(arr):
+            return arr if arr is None or order is None else arr[order]
+
+        # ticks: where each distinct timestamp goes
+        uniq, tick_local = np.unique(ts, return_inverse=True)
+        old_t = self.t
+        last = self.ticks[old_t - 1] if old_t else None
+        rebuild = last is not None and uniq[0] < last
+        touched = last is not None and uniq[0] <= last
+        tick_rows = None
+        if rebuild:
+            self.unsorted = True
+            all_ticks = np.union1d(self.ticks[:old_t], uniq)
+            tick_rows = np.searchsorted(all_ticks, self.ticks[:old_t])
+            upos = np.searchsorted(all_ticks, uniq)
+            new_t = len(all_ticks)
+        else:
+            first = old_t - 1 if touched else old_t
+            upos = first + np.arange(len(uniq))
+            new_t = int(upos[-1]) + 1
+        # servers: known ones keep their column, new ones join the end in order of appearance
+        codes, names = pd.factorize(take(piece.server), sort=False)
+        names = np.asarray(names, dtype=object)
+        column = np.fromiter((self.index.get(s, -1) for s in names), np.int64, len(names))
+        joined = np.flatnonzero(column < 0)
+        column[joined] = self.n + np.arange(joined.size)
+        new_n = self.n + joined.size
+        tpos = upos[tick_local]
+        spos = column[codes]
+        # duplicates within the rows: the last in file order wins
+        key = tpos.astype(np.int64) * max(new_n, 1) + spos
+        keep = None
+        if rows > 1:
+            by_key = np.argsort(key, kind="stable")
+            sk = key[by_key]
+            if (sk[1:] == sk[:-1]).any():
+                last_of = np.append(sk[1:] != sk[:-1], True)
+                keep = np.sort(by_key[last_of])
+                self.duplicates += rows - keep.size
+
+        def kept(arr):
+            arr = take(arr)
+            return arr if arr is None or keep is None else arr[keep]
+
+        tk = tpos if keep is None else tpos[keep]
+        sc = spos if keep is None else spos[keep]
+        # make room (a rebuild moves the old ticks to their places among the new ones)
+        self._reserve(new_t, new_n, tick_rows)
+        for name in piece.metrics:
+            if name not in self.cells:
+                self._new(name, np.float32, np.nan)
+        if piece.phase is not None and "phase" not in self.cells:
+            self._new("phase", np.int16, -1)
+        if piece.problem_child is not None and self.problem_child is None:
+            self.problem_child = np.zeros(self.present.shape[1], dtype=bool)
+        present = self.present
+        if touched:
+            self.duplicates += int(present[tk, sc].sum())  # cells read before: replaced
+        # new servers: names and their first profile (rows are in time order)
+        profiles = kept(piece.profile)
+        if joined.size:
+            self.servers[self.n : new_n] = names[joined]
+            for k, name in enumerate(names[joined].tolist()):
+                self.index[name] = self.n + k
+            if profiles is None:
+                self.profiles[self.n : new_n] = schema.DEFAULT_PROFILE
+            else:
+                is_new = sc >= self.n
+                cols, first = np.unique(sc[is_new], return_index=True)
+                self.profiles[cols] = profiles[np.flatnonzero(is_new)[first]]
+        if profiles is not None:
+            differ = profiles != self.profiles[sc]
+            if differ.any():
+                for name in self.servers[np.unique(sc[differ])].tolist():
+                    if len(self.profile_clashes) < 50:
+                        self.profile_clashes[name] = None
+        # the cells
+        present[tk, sc] = True
+        self.cells["state"][tk, sc] = kept(piece.state) if piece.state is not None else 0
+        for name, arr in self.cells.items():
+            if name in ("present", "state", "phase"):
+                continue
+            values = piece.metrics.get(name)
+            arr[tk, sc] = np.nan if values is None else kept(values)
+        if "phase" in self.cells:
+            phase = kept(piece.phase) if piece.phase is not None else None
+            out = np.full(tk.size, -1, dtype=np.int16)
+            if phase is not None:
+                pcodes, puniq = pd.factorize(pd.Series(phase, dtype=object), sort=False)
+                lookup = np.empty(len(puniq) + 1, dtype=np.int16)
+                lookup[-1] = -1
+                for k, name in enumerate(str(u) for u in puniq):
+                    if name not in self.phase_index:
+                        self.phase_index[name] = len(self.phase_names)
+                        self.phase_names.append(name)
+                    lookup[k] = self.phase_index[name]
+                out = lookup[pcodes]
+            self.cells["phase"][tk, sc] = out
+        if self.problem_child is not None and piece.problem_child is not None:
+            flagged = sc[kept(piece.problem_child)]
+            if not self.problem_child[flagged].all():
+                self.problem_child = self.problem_child.copy()  # windows handed out keep theirs
+                self.problem_child[flagged] = True
+        self.ticks[upos] = uniq
+        # rows with every server: a new server is absent from every row it has not reached
+        if joined.size:
+            self.full[:new_t] = False
+        changed = np.arange(new_t) if rebuild else np.unique(upos)
+        self.full[changed] = present[changed, :new_n].all(axis=1)
+        self.t, self.n = new_t, new_n
+        return bool(touched), bool(joined.size)
+
+    def cube(self) -> Cube:
+        t, n = self.t, self.n
+        view = {key: arr[:t, :n] for key, arr in self.cells.items()}
+        present = view.pop("present", np.zeros((t, n), dtype=bool))
+        state = view.pop("state", np.full((t, n), -1, dtype=np.int8))
+        phase = view.pop("phase", None)
+        return Cube(
+            ticks=self.ticks[:t],
+            servers=self.servers[:n],
+            profiles=self.profiles[:n],
+            present=present,
+            metrics=view,
+            state=state,
+            phase_names=tuple(self.phase_names) if phase is not None else None,
+            phase=phase,
+            problem_child=None if self.problem_child is None else self.problem_child[:n],
+        )
 
 
 class FollowSource(CubeSource):
@@ -69,6 +306,7 @@ class FollowSource(CubeSource):
         self._options = options
         self.last_error: str | None = None
         self._lock = threading.RLock()  # one poll at a time among the threads of a worker
+        self._local = threading.local()  # a window or batch being answered: no poll inside
         self._errors: list[str] = []
         super().__init__(_empty_cube(), metadata=metadata if isinstance(metadata, dict) else None)
         self._restart()
@@ -77,13 +315,21 @@ class FollowSource(CubeSource):
     def _restart(self) -> None:
         self._header: list[str] | None = None
         self._offset = 0  # bytes consumed: whole lines only
+        self._tail = b""  # the last bytes consumed, to notice a file rewritten in place
         self._lines = 0  # lines consumed (the header included)
         self._inode: tuple[int, int] | None = None
-        self._pieces: list[Normalized] = []
+        self._grid = _Grid()
+        self._column_notes: list[str] | None = None  # what the first rows' columns needed
+        self._notes_cache: tuple[tuple, list[str]] | None = None
+        self._version = getattr(self, "_version", -1) + 1  # any change to the data
         self._revision = getattr(self, "_revision", -1) + 1
+        self._axis_n = -1
+        self._phase_n = -1
         self._set_cube(_empty_cube(), self._metadata)
 
     def _poll(self, initial: bool = False) -> None:
+        if getattr(self._local, "quiet", False):
+            return
         with self._lock:
             self._poll_locked(initial)
 
@@ -99,14 +345,18 @@ class FollowSource(CubeSource):
             raise DataError(f"{self.path}: cannot be read: {exc.strerror or exc}") from None
         inode = (st.st_dev, st.st_ino)
         if self._inode is not None and (inode != self._inode or st.st_size < self._offset):
-            self._note(
-                f"{self.path}: the file was truncated or replaced; read again from the start"
-            )
-            self._restart()
+            self._replaced()
         self._inode = inode
         if st.st_size <= self._offset:
             return
         with open(self.path, "rb") as fh:
+            if self._offset:
+                # The bytes before the offset are the end of what was read; others mean the
+                # file was truncated and written again past the offset in between.
+                fh.seek(self._offset - len(self._tail))
+                if fh.read(len(self._tail)) != self._tail:
+                    self._replaced()
+                    self._inode = inode
             fh.seek(self._offset)
             chunk = fh.read(st.st_size - self._offset)
         end = chunk.rfind(b"\n")
@@ -128,6 +378,7 @@ class FollowSource(CubeSource):
             if not any(h.strip() for h in self._header):
                 raise DataError(f"{self.path}: line 1 is empty; expected a CSV header")
         self._offset += len(chunk)
+        self._tail = (self._tail + chunk)[-256:]
         self._lines += consumed_lines
         if not text.strip():
             return
@@ -135,24 +386,73 @@ class FollowSource(CubeSource):
             frame = read_csv_frame(self.path, self._opts, text=text, header=self._header)
             piece = normalize(frame, Origin(str(self.path), first_line, "line"), self._opts)
         except DataError as exc:
-            if initial and not self._pieces:
+            if initial and self._grid.t == 0:
                 raise
             self.last_error = f"lines {first_line}..{self._lines} skipped: {exc}"
             self._note(self.last_error)
             return
-        if self._pieces:
-            piece.report = []  # column notes were made for the first piece already
-        last = self._cube.ticks[-1] if self._cube.ticks.size else None
-        n_servers = self._cube.servers.shape[0]
-        self._pieces = [concat_pieces([*self._pieces, piece])]  # one piece: appends stay O(rows)
-        cube = build_cube(self._pieces, self._opts.resample, str(self.path))
-        if (last is not None and piece.ts.min() <= last) or cube.servers.shape[0] != n_servers:
+        if self._column_notes is None:
+            self._column_notes = list(piece.report)  # the columns are the same in every piece
+        touched, joined = self._grid.add(piece, self._opts.resample)
+        if touched or joined:
             self._revision += 1  # rows changed ticks already seen, or the server axis grew
-        self._set_cube(cube, self._metadata)
+        self._version += 1
+        self._publish()
+
+    def _replaced(self) -> None:
+        self._note(f"{self.path}: the file was truncated or replaced; read again from the start")
+        self._restart()
+
+    def _publish(self) -> None:
+        """Point the :class:`CubeSource` fields at the grid's live part (no copies)."""
+        grid = self._grid
+        cube = grid.cube()
+        ticks_dt = cube.ticks.view("datetime64[ns]")
+        ticks_dt.flags.writeable = False
+        if grid.n != self._axis_n:
+            self._server_arr = text_array(cube.servers)
+            self._profile_arr = text_array(cube.profiles)
+            self._axis_n = grid.n
+        if cube.phase is not None and len(grid.phase_names) != self._phase_n:
+            self._kind_codes = phase_kind_codes(cube.phase_names or (), self._metadata)
+            self._phase_name_arr = pd.array([*(cube.phase_names or ()), None], dtype="str")
+            self._phase_n = len(grid.phase_names)
+        self._ticks_dt = ticks_dt
+        self._nan = np.broadcast_to(np.float32(np.nan), cube.shape)
+        self._full_rows = grid.full[: grid.t]
+        self._cube = cube
 
     def _note(self, message: str) -> None:
         self._errors.append(message)
         del self._errors[:-20]
+
+    def _loading_notes(self) -> list[str]:
+        """What ``build_cube`` would report for the rows read so far (computed when asked)."""
+        grid = self._grid
+        key = (self._version, grid.t, grid.n)
+        if self._notes_cache is not None and self._notes_cache[0] == key:
+            return self._notes_cache[1]
+        label = str(self.path)
+        notes = list(self._column_notes or [])
+        if grid.t:
+            if self._opts.resample:
+                notes.append(f"{label}: timestamps floored to {self._opts.resample} buckets")
+            if grid.unsorted:
+                notes.append(f"{label}: rows were not in time order; sorted by timestamp")
+            if grid.duplicates:
+                notes.append(
+                    f"{label}: {grid.duplicates} duplicate (timestamp, server) rows; "
+                    "the last of each kept"
+                )
+            if grid.profile_clashes:
+                notes.append(
+                    f"{label}: servers listed under several profiles keep their first one: "
+                    + ", ".join(sorted(grid.profile_clashes, key=grid.index.__getitem__))
+                )
+            cube = self._cube
+            notes.extend(_timeline_notes(cube.ticks, cube.present, cube.servers, label))
+        self._notes_cache = (key, notes)
+        return notes
 
     # -- every question about the data checks the file first --------------------
     def n_ticks(self) -> int:
@@ -167,8 +467,25 @@ class FollowSource(CubeSource):
         self._poll()
         return super().servers()
 
+    def _answer(self, method, *args):
+        """One check of the file, then ``method`` on data that cannot change while it runs."""
+        with self._lock:
+            self._poll()
+            self._local.quiet = True
+            try:
+                return method(*args)
+            finally:
+                self._local.quiet = False
+
+    def batch(self, i: int) -> pd.DataFrame:
+        return self._answer(super().batch, i)
+
+    def window(self, end: int, length: int):
+        return self._answer(super().window, end, length)
+
     def report(self) -> list[str]:
-        return [*super().report(), *self._errors]
+        with self._lock:
+            return [*self._extra_report, *self._loading_notes(), *self._errors]
 
     def identity(self) -> str:
         """Stable while ticks are only appended (earlier ticks are unchanged, so scores cached

@@ -132,3 +132,180 @@ def test_follow_refuses_a_directory(data_dir):
     (data_dir / "d").mkdir()
     with pytest.raises(DataError, match="is a directory"):
         open_source("follow:d")
+
+
+# -- incremental reading -----------------------------------------------------------------
+
+
+def _count_parsed_rows(monkeypatch) -> list[int]:
+    """Row counts of every frame the follow source parses from now on."""
+    import dashboard.sources.follow as follow
+
+    counts: list[int] = []
+    real = follow.normalize
+
+    def counting(frame, origin, opts):
+        counts.append(len(frame))
+        return real(frame, origin, opts)
+
+    monkeypatch.setattr(follow, "normalize", counting)
+    return counts
+
+
+def test_an_appended_tick_parses_only_its_own_rows(data_dir, monkeypatch):
+    path = data_dir / "live.csv"
+    path.write_text(HEADER + "".join(_tick(t) for t in range(50)))
+    src = open_source("follow:live.csv")
+    assert src.n_ticks() == 50
+    before = src.window(49, 50).metrics["cpu_pct"]
+    counts = _count_parsed_rows(monkeypatch)
+    _append(path, _tick(50))
+    assert src.n_ticks() == 51
+    assert counts == [2]  # the two rows of the new tick, not the file
+    after = src.window(50, 51).metrics["cpu_pct"]
+    assert np.shares_memory(before, after)  # written beside the rows read before, no rebuild
+    assert after[-1].tolist() == [50.0, 50.0]
+    assert before[-1].tolist() == [49.0, 49.0]  # a window handed out earlier is unchanged
+    for t in range(51, 60):  # capacity grows by half: most appends write in place
+        _append(path, _tick(t))
+        assert src.n_ticks() == t + 1
+    assert counts == [2] * 10
+    assert src.window(-1, 60).metrics["cpu_pct"][:, 0].tolist() == list(map(float, range(60)))
+
+
+def test_a_partial_line_is_not_parsed_until_its_newline(data_dir, monkeypatch):
+    path = data_dir / "live.csv"
+    path.write_text(HEADER + _tick(0))
+    src = open_source("follow:live.csv")
+    counts = _count_parsed_rows(monkeypatch)
+    _append(path, "2024-01-01T00:00:05Z,a,1\n2024-01-01T00:00:05Z,b,9")  # b's value unfinished
+    assert src.n_ticks() == 2
+    assert counts == [1]
+    assert src.batch(1)[schema.SERVER].tolist() == ["a"]
+    _append(path, "5\n")
+    assert src.n_ticks() == 2
+    assert counts == [1, 1]
+    assert src.batch(1)["cpu_pct"].tolist() == [1.0, 95.0]  # not 9: read whole, once
+
+
+def test_a_server_appearing_later_has_an_absent_history(data_dir):
+    path = data_dir / "live.csv"
+    path.write_text(HEADER + "".join(_tick(t) for t in range(3)))
+    src = open_source("follow:live.csv")
+    ident = src.identity()
+    for t in range(3, 40):  # one more server than the capacity of the server axis
+        _append(path, _tick(t, servers=("a", "b", "c")))
+    assert src.n_ticks() == 40
+    assert src.servers()[schema.SERVER].tolist() == ["a", "b", "c"]
+    assert src.identity() != ident
+    w = src.window(39, 40)
+    assert np.isnan(w.metrics["cpu_pct"][:3, 2]).all()
+    assert not w.extra["present"][:3, 2].any() and w.extra["present"][3:].all()
+    assert w.metrics["cpu_pct"][3:, 2].tolist() == list(map(float, range(3, 40)))
+    assert src.batch(1)[schema.SERVER].tolist() == ["a", "b"]
+    assert src.batch(39)[schema.SERVER].tolist() == ["a", "b", "c"]
+    assert any("appear after the first tick" in line and "c" in line for line in src.report())
+
+
+def test_rows_for_earlier_ticks_are_placed_and_change_the_identity(data_dir):
+    path = data_dir / "live.csv"
+    path.write_text(HEADER + _tick(0) + _tick(2) + _tick(3))
+    src = open_source("follow:live.csv")
+    old = src.window(2, 3).metrics["cpu_pct"]
+    ident = src.identity()
+    _append(path, _tick(1) + _tick(4) + _tick(2, servers=("a",), cpu=7))  # late, new, replaced
+    assert src.n_ticks() == 5
+    assert src.identity() != ident
+    cpu = src.window(4, 5).metrics["cpu_pct"]
+    assert cpu.tolist() == [[0, 0], [1, 1], [7, 2], [3, 3], [4, 4]]
+    assert old.tolist() == [[0, 0], [2, 2], [3, 3]]  # a window handed out earlier is unchanged
+    report = src.report()
+    assert any("not in time order; sorted" in line for line in report)
+    assert any("1 duplicate (timestamp, server) rows" in line for line in report)
+    ident = src.identity()
+    _append(path, _tick(5))
+    assert src.n_ticks() == 6 and src.identity() == ident  # back to plain appends
+
+
+def test_the_follow_source_agrees_with_reading_the_whole_file(data_dir, fleet_frame):
+    frame = fleet_frame(n_servers=7, n_ticks=30, truth=True)
+    frame = frame[(frame.index % 11) != 3]  # holes
+    text = frame.to_csv(index=False)
+    path = data_dir / "live.csv"
+    path.write_text(text[:200])
+    src = open_source("follow:live.csv")
+    rng = np.random.default_rng(4)
+    cuts = sorted(rng.integers(200, len(text), 12).tolist()) + [len(text)]
+    done = 200
+    for cut in cuts:  # arbitrary byte boundaries: mid-line, mid-tick
+        _append(path, text[done:cut])
+        done = cut
+        src.n_ticks()
+    whole = open_source("csv:live.csv")
+    assert src.servers().equals(whole.servers())
+    assert np.array_equal(src.timestamps(), whole.timestamps())
+    a, b = src.window(-1, 30), whole.window(-1, 30)
+    for name in schema.METRIC_NAMES:
+        assert np.array_equal(a.metrics[name], b.metrics[name], equal_nan=True)
+    assert np.array_equal(a.phase, b.phase) and np.array_equal(a.problem_child, b.problem_child)
+    assert np.array_equal(a.extra["present"], b.extra["present"])
+    assert src.batch(5).equals(whole.batch(5))
+    assert src.report() == whole.report()
+
+
+def test_a_file_truncated_and_written_past_the_offset_is_read_again(data_dir):
+    path = data_dir / "live.csv"
+    path.write_text(HEADER + _tick(0) + _tick(1))
+    src = open_source("follow:live.csv")
+    assert src.n_ticks() == 2
+    ident = src.identity()
+    with open(path, "r+", encoding="utf-8") as fh:  # copy-and-truncate rotation, same inode
+        fh.truncate(0)
+        fh.write(HEADER + _tick(7, cpu=3) + _tick(8, cpu=4) + _tick(9, cpu=5))
+    assert src.n_ticks() == 3
+    assert src.window(2, 3).metrics["cpu_pct"][:, 0].tolist() == [3.0, 4.0, 5.0]
+    assert src.identity() != ident
+    assert any("truncated or replaced" in line for line in src.report())
+
+
+def test_a_bad_append_is_skipped_without_disturbing_the_arrays(data_dir):
+    path = data_dir / "live.csv"
+    path.write_text(HEADER + _tick(0))
+    src = open_source("follow:live.csv")
+    ident = src.identity()
+    _append(path, _tick(1) + "2024-01-01T00:00:10Z,a,abc\n")
+    assert src.n_ticks() == 1
+    assert "line 6" in src.source.last_error and "not a number" in src.source.last_error
+    assert any("lines 4..6 skipped" in line for line in src.report())
+    _append(path, _tick(2))
+    assert src.n_ticks() == 2
+    assert src.batch(1)["cpu_pct"].tolist() == [2.0, 2.0]
+    assert src.identity() == ident
+
+
+def test_windows_stay_consistent_while_another_thread_appends(data_dir):
+    import threading
+
+    path = data_dir / "live.csv"
+    path.write_text(HEADER + _tick(0))
+    src = open_source("follow:live.csv")
+    done = threading.Event()
+    problems: list[str] = []
+
+    def read() -> None:
+        while not done.is_set():
+            w = src.source.window(src.source.n_ticks() - 1, 8)
+            if w.metrics["cpu_pct"].shape != (w.n_ticks, w.n_servers):
+                problems.append(f"{w.metrics['cpu_pct'].shape} vs {(w.n_ticks, w.n_servers)}")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for t in range(1, 60):
+            _append(path, _tick(t, servers=("a", "b", f"s{t // 10}")))
+            src.source.refresh()
+    finally:
+        done.set()
+        reader.join()
+    assert not problems
+    assert src.n_ticks() == 60 and len(src.servers()) == 8
