@@ -30,10 +30,20 @@ FLEET_MAX_COLOR = "#e74c3c"
 SERVER_COLORS = ("#8e44ad", "#16a085", "#d35400", "#2980b9")
 RISK_SCALE = [[0.0, "#edf6f3"], [0.3, "#f9e79f"], [0.6, "#f39c12"], [1.0, "#b03a2e"]]
 METRIC_PANELS = (
-    ("cpu_pct", "CPU %", "%{y:.0f}%"),
-    ("latency_ms", "latency ms", "%{y:.0f} ms"),
+    ("cpu_pct", "CPU", "%{y:.0f}%"),
+    ("latency_ms", "latency", "%{y:.0f} ms"),
     ("error_rate", "error rate", "%{y:.1%}"),
 )
+# Units on the metric panels' tick labels, so every number on the page says what it is.
+METRIC_AXES = {
+    "cpu_pct": {"ticksuffix": "%"},
+    "latency_ms": {"ticksuffix": " ms"},
+    "error_rate": {"tickformat": ".1~%"},  # 10%, 2.5%, 0.5%: no "10.0%" next to "0%"
+}
+METRIC_NOUNS = {"cpu_pct": "CPU", "latency_ms": "latency", "error_rate": "error-rate"}
+NOTE_COLOR = "#95a5a6"
+NO_SCORES_NOW = "no risk scores at this tick"
+NO_SCORES = "no risk scores in this time range"
 FONT = {
     "family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
     "size": 12,
@@ -41,6 +51,8 @@ FONT = {
 }
 GRID = "#eceff1"
 TIME_FORMAT = "%H:%M:%S"
+# A time label centred on the plot's left edge would run into the "0%" below the y axis.
+TIME_AXIS = {"tickformat": TIME_FORMAT, "ticklabeloverflow": "hide past domain"}
 UPPER_HEIGHT = 260  # top 5 and trend
 LOWER_HEIGHT = 500  # strip and rolling metrics
 
@@ -72,6 +84,26 @@ def percent(probability: np.ndarray) -> np.ndarray:
 def rounded(values: np.ndarray, decimals: int = 3) -> np.ndarray:
     """Rounded float64: float32 would print its binary noise (0.02500000037) in JSON."""
     return np.round(np.asarray(values, dtype=np.float64), decimals)
+
+
+def has_data(*arrays: np.ndarray) -> bool:
+    """Whether any of ``arrays`` holds a finite value (an empty or all-NaN input holds none)."""
+    return any(np.isfinite(np.asarray(a, dtype=np.float64)).any() for a in arrays)
+
+
+def _note(text: str, *, x: float = 0.5, y: float = 0.5, size: int = 13) -> dict:
+    """A centred grey message over a plot area that has nothing to show."""
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": x,
+        "y": y,
+        "xanchor": "center",
+        "yanchor": "middle",
+        "showarrow": False,
+        "font": {"size": size, "color": NOTE_COLOR},
+    }
 
 
 def _base_layout(uirevision: str, height: int, **extra) -> dict:
@@ -150,8 +182,29 @@ def _top5_data(names, profiles, probability, alerts) -> dict:
     }
 
 
-def top5_figure(names, profiles, probability, alerts, threshold: float, uirevision: str) -> dict:
-    """Risk-ranked horizontal bars, riskiest on top, coloured by alert state, labelled with profile."""
+def _top5_notes(names, probability, empty_note: str | None) -> list[dict]:
+    if len(names) == 0:
+        return [_note(empty_note or "no servers in this source")]
+    if not has_data(probability):
+        return [_note(empty_note or NO_SCORES_NOW)]
+    return []
+
+
+def top5_figure(
+    names,
+    profiles,
+    probability,
+    alerts,
+    threshold: float,
+    uirevision: str,
+    *,
+    empty_note: str | None = None,
+) -> dict:
+    """Risk-ranked horizontal bars, riskiest on top, coloured by alert state, labelled with profile.
+
+    With no servers, or no score at this tick, the bars give way to ``empty_note``
+    (a default message when None) over a plain 0-100% axis.
+    """
     trace = {
         "type": "bar",
         "orientation": "h",
@@ -166,19 +219,33 @@ def top5_figure(names, profiles, probability, alerts, threshold: float, uirevisi
     layout = _base_layout(
         uirevision,
         260,
-        margin={"l": 96, "r": 12, "t": 8, "b": 32},
-        xaxis={"range": [0, 1], "tickformat": ".0%", "gridcolor": GRID, "fixedrange": True},
-        yaxis={"autorange": "reversed", "fixedrange": True, "automargin": True},
+        margin={"l": 96, "r": 20, "t": 8, "b": 32},  # r: room for the "100%" tick label
+        xaxis={
+            "range": [0, 1],
+            "tickformat": ".0%",
+            "dtick": 0.25,
+            "gridcolor": GRID,
+            "fixedrange": True,
+        },
+        yaxis={
+            "autorange": "reversed",
+            "fixedrange": True,
+            "automargin": True,
+            "visible": len(names) > 0,
+        },
         bargap=0.25,
         shapes=[_vline(threshold)],
+        annotations=_top5_notes(names, probability, empty_note),
     )
     return {"data": [trace], "layout": layout}
 
 
 def top5_patch(names, profiles, probability, alerts) -> Patch:
+    """The bars of a new tick, and the "no scores" note shown or cleared to match."""
     patch = Patch()
     for key, value in _top5_data(names, profiles, probability, alerts).items():
         patch["data"][0][key] = value
+    patch["layout"]["annotations"] = _top5_notes(names, probability, None)
     return patch
 
 
@@ -252,11 +319,12 @@ def trend_figure(
     clear_threshold: float,
     uirevision: str,
     peak_servers: np.ndarray | None = None,
+    empty_note: str = NO_SCORES,
 ) -> dict:
     """Fleet mean and max probability plus the selected servers, over phase bands and thresholds.
 
     ``peak_servers`` names the riskiest server at each tick: a click on the max line
-    selects it.
+    selects it. Without a single score in the window, ``empty_note`` says so.
     """
     peak_line = _line(times, peak, "fleet max", FLEET_MAX_COLOR, dash="dash")
     if peak_servers is not None:
@@ -275,14 +343,21 @@ def trend_figure(
             "range": _range(times),
             "gridcolor": GRID,
             "type": "date",
-            "tickformat": TIME_FORMAT,
+            **TIME_AXIS,
         },
-        yaxis={"range": [0, 1.02], "tickformat": ".0%", "gridcolor": GRID},
+        # Headroom above 100%: the phase names sit there, clear of a fleet max near 100%.
+        yaxis={
+            "range": [0, 1.13],
+            "tickvals": [0, 0.25, 0.5, 0.75, 1],
+            "tickformat": ".0%",
+            "gridcolor": GRID,
+        },
         shapes=[
             *phase_bands,
             _hline(threshold, f"alert {threshold:.0%}", "#c0392b"),
             _hline(clear_threshold, f"clear {clear_threshold:.0%}", "#7f8c8d"),
         ],
+        annotations=[] if has_data(mean, peak) else [_note(empty_note)],
         hovermode="x unified",
     )
     return {"data": data, "layout": layout}
@@ -329,12 +404,27 @@ def trend_patch(
 
 
 # -- 4. fleet risk strip -----------------------------------------------------------------
-def strip_figure(times: np.ndarray, z: np.ndarray, labels: Sequence[str], uirevision: str) -> dict:
+def strip_figure(
+    times: np.ndarray,
+    z: np.ndarray,
+    labels: Sequence[str],
+    uirevision: str,
+    *,
+    empty_note: str | None = None,
+) -> dict:
     """Servers x time heat map of risk in percent, riskiest row on top.
 
     ``z`` is ``(T, R)``: one row per tick, shown transposed so time runs along x and
     a new tick appends one z row (a 4-op patch whatever the number of servers).
+    With no rows, or no score in the window, the map gives way to a message
+    (``empty_note``, or a default) and the colour bar is hidden.
     """
+    rows = len(labels)
+    scored = rows > 0 and has_data(z)
+    if scored:
+        note = None
+    else:
+        note = empty_note or ("no servers in this source" if not rows else NO_SCORES)
     trace = {
         "type": "heatmap",
         "transpose": True,
@@ -344,7 +434,13 @@ def strip_figure(times: np.ndarray, z: np.ndarray, labels: Sequence[str], uirevi
         "zmin": 0,
         "zmax": 100,
         "colorscale": RISK_SCALE,
-        "colorbar": {"title": {"text": "risk %", "side": "right"}, "thickness": 10, "len": 0.9},
+        "showscale": scored,
+        "colorbar": {
+            "title": {"text": "risk", "side": "right"},
+            "ticksuffix": "%",
+            "thickness": 10,
+            "len": 0.9,
+        },
         "hovertemplate": "<b>%{y}</b><br>%{x}<br>risk %{z}%<extra></extra>",
         "xgap": 0,
         "ygap": 0,
@@ -354,6 +450,7 @@ def strip_figure(times: np.ndarray, z: np.ndarray, labels: Sequence[str], uirevi
         uirevision,
         height,
         margin={"l": 110, "r": 8, "t": 8, "b": 32},
+        # The row labels sit left of the map, clear of the first time label: keep it.
         xaxis={"type": "date", "showgrid": False, "tickformat": TIME_FORMAT},
         yaxis={
             "autorange": "reversed",
@@ -361,9 +458,12 @@ def strip_figure(times: np.ndarray, z: np.ndarray, labels: Sequence[str], uirevi
             "tickfont": {"size": 10},
             "showgrid": False,
             "dtick": 1,  # every row labelled: at most STRIP_MAX_ROWS + profiles
+            "visible": rows > 0,
         },
+        annotations=[] if note is None else [_note(note)],
     )
-    return {"data": [trace], "layout": layout}
+    # A heat map without rows would make plotly invent a -1..4 axis: leave the trace out.
+    return {"data": [trace] if rows else [], "layout": layout}
 
 
 def strip_patch(times: np.ndarray, z_rows: np.ndarray, n_drop: int) -> Patch:
@@ -424,8 +524,8 @@ def strip_labels(
 def fleet_bands(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-tick fleet median and 95th percentile of a ``(T, N)`` metric, NaN ignored."""
     v = np.asarray(values, dtype=np.float32)
-    if v.size == 0:
-        return np.zeros(v.shape[0], np.float32), np.zeros(v.shape[0], np.float32)
+    if v.size == 0:  # no servers: no band (NaN, not a misleading line at zero)
+        return np.full(v.shape[0], np.nan, np.float32), np.full(v.shape[0], np.nan, np.float32)
     if np.isfinite(v).all():
         median, p95 = np.percentile(v, [50, 95], axis=1)
     else:
@@ -455,11 +555,15 @@ def metrics_figure(
     bands: Mapping[str, tuple[np.ndarray, np.ndarray]],
     servers: Mapping[str, Mapping[str, np.ndarray]],
     uirevision: str,
+    *,
+    empty_notes: Mapping[str, str] | None = None,
 ) -> dict:
     """CPU, latency and error rate: the fleet's median-p95 band and the selected servers' lines.
 
     Trace order (the patch relies on it): per panel, median then p95; then per
-    selected server one trace per panel.
+    selected server one trace per panel. A panel whose metric has no value at all
+    shows a message instead (``empty_notes[metric]``, or "no CPU data") over a
+    blank axis: plotly's own guess for an empty axis reads 0-400%.
     """
     data = []
     n_panels = len(METRIC_PANELS)
@@ -508,26 +612,34 @@ def metrics_figure(
                     "hovertemplate": f"{server} {fmt}<extra></extra>",
                 }
             )
-    gap = 0.06
+    gap = 0.07
     height = (1 - gap * (n_panels - 1)) / n_panels
     layout = _base_layout(
         uirevision,
         LOWER_HEIGHT,
-        margin={"l": 56, "r": 12, "t": 18, "b": 32},
-        xaxis={"type": "date", "gridcolor": GRID, "anchor": "y3", "tickformat": TIME_FORMAT},
+        margin={"l": 60, "r": 12, "t": 18, "b": 32},
+        xaxis={"type": "date", "gridcolor": GRID, "anchor": "y3", **TIME_AXIS},
         hovermode="x unified",
         annotations=[],
     )
-    for i, (_metric, label, _fmt) in enumerate(METRIC_PANELS):
+    notes = empty_notes or {}
+    for i, (metric, label, _fmt) in enumerate(METRIC_PANELS):
         top = 1 - i * (height + gap)
         key = "yaxis" if i == 0 else f"yaxis{i + 1}"
-        layout[key] = {
+        axis = {
             "domain": [top - height, top],
             "gridcolor": GRID,
             "rangemode": "tozero",
-            "tickformat": ".1%" if _label_is_share(label) else "",
             "nticks": 4,
+            "automargin": True,
+            **METRIC_AXES.get(metric, {}),
         }
+        median, p95 = bands[metric]
+        if not has_data(median, p95, *(series[metric] for series in servers.values())):
+            axis.update(range=[0, 1], showticklabels=False, showgrid=False, zeroline=False)
+            text = notes.get(metric) or f"no {METRIC_NOUNS.get(metric, label)} data"
+            layout["annotations"].append(_note(text, y=top - height / 2, size=12))
+        layout[key] = axis
         layout["annotations"].append(
             {
                 "text": label,
@@ -541,10 +653,14 @@ def metrics_figure(
                 "font": {"size": 11, "color": "#7f8c8d"},
             }
         )
-    title = ", ".join(servers) if servers else "click a server to compare it with the fleet"
+    # The servers' names in their line colours: the legend of the panels.
+    title = " · ".join(
+        f"<span style='color:{SERVER_COLORS[j % len(SERVER_COLORS)]}'>{name}</span>"
+        for j, name in enumerate(servers)
+    )
     layout["annotations"].append(
         {
-            "text": title,
+            "text": title or "click a server to compare it with the fleet",
             "xref": "paper",
             "yref": "paper",
             "x": 1,
@@ -552,14 +668,10 @@ def metrics_figure(
             "xanchor": "right",
             "yanchor": "bottom",
             "showarrow": False,
-            "font": {"size": 11, "color": SERVER_COLORS[0] if servers else "#95a5a6"},
+            "font": {"size": 11, "color": NOTE_COLOR},
         }
     )
     return {"data": data, "layout": layout}
-
-
-def _label_is_share(label: str) -> bool:
-    return label == "error rate"
 
 
 def metrics_patch(
@@ -598,8 +710,9 @@ def why_figure(factors: Sequence[str], contributions: np.ndarray, uirevision: st
     trace = {
         "type": "bar",
         "orientation": "h",
-        "hovertemplate": "%{y}: %{x:+.2f}<extra></extra>",
-        "texttemplate": "%{x:+.2f}",
+        # Contributions are shares of the probability: percent points, like every risk shown.
+        "hovertemplate": "%{y}: %{x:+.1%}<extra></extra>",
+        "texttemplate": "%{x:+.0%}",
         "textposition": "outside",
         "cliponaxis": False,
         **_why_data(factors, contributions),
@@ -610,7 +723,7 @@ def why_figure(factors: Sequence[str], contributions: np.ndarray, uirevision: st
         margin={"l": 80, "r": 36, "t": 4, "b": 24},
         xaxis={
             "range": _why_range(contributions),
-            "tickformat": ".1f",
+            "tickformat": ".0%",
             "gridcolor": GRID,
             "fixedrange": True,
             "zeroline": True,

@@ -36,6 +36,7 @@ TOP5 = "live-top5"
 TREND = "live-trend"
 STRIP = "live-strip"
 METRICS = "live-metrics"
+METRICS_SUB = "live-metrics-sub"  # the rolling metrics card's subtitle: whose lines it shows
 SERVERS = "live-servers"  # server selection dropdown
 WHY = "live-why"  # the selected server's contributions
 

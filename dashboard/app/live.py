@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 
 STRIP_MAX_ROWS = 24  # servers with a strip row of their own; the rest fold into per-profile rows
 STRIP_RESORT_TICKS = 10  # re-rank the strip rows this often (a full strip repaint)
+# A metric with no value in the window: look through the whole source (to say "in this
+# source") only when it is this small; a larger one says "in this time range".
+SOURCE_PROBE_CELLS = 250_000
 GRAPH_CONFIG = {
     "displaylogo": False,
     "displayModeBar": False,
@@ -66,6 +69,7 @@ TICK_OUTPUTS = (
     (ids.TREND, "figure"),
     (ids.STRIP, "figure"),
     (ids.METRICS, "figure"),
+    (ids.METRICS_SUB, "children"),
     (ids.WHY_SERVER, "children"),
     (ids.WHY_STATE, "children"),
     (ids.WHY_STATE, "color"),
@@ -163,9 +167,17 @@ def _graph(graph_id: str, height: int) -> dcc.Graph:
     )
 
 
-def _card(title: str, body: Any, subtitle: str | None = None, class_name: str = "") -> dbc.Card:
+def _card(
+    title: str,
+    body: Any,
+    subtitle: str | None = None,
+    class_name: str = "",
+    subtitle_id: str | None = None,
+) -> dbc.Card:
     header = [html.Span(title, className="card-title-text")]
-    if subtitle:
+    if subtitle_id:
+        header.append(html.Span(subtitle, id=subtitle_id, className="card-subtitle-text"))
+    elif subtitle:
         header.append(html.Span(subtitle, className="card-subtitle-text"))
     return dbc.Card(
         [
@@ -387,7 +399,8 @@ def layout(services: Services) -> html.Div:
                         _card(
                             "Rolling metrics",
                             _graph(ids.METRICS, fig.LOWER_HEIGHT),
-                            "selected vs fleet median–p95",
+                            metrics_subtitle((), None),
+                            subtitle_id=ids.METRICS_SUB,
                         ),
                         lg=4,
                     ),
@@ -439,18 +452,28 @@ class Frame:
     scores: Any  # TickScores at tick
     threshold: float
     clear_threshold: float
+    # Messages for the metric panels with no value in the window, by metric.
+    metric_notes: dict[str, str] = field(default_factory=dict)
+    # The tick before ``first`` (what the graphs showed last), for a patch's checks.
+    previous_probability: np.ndarray | None = None  # (N,)
+    previous_metrics: dict[str, np.ndarray] | None = None  # (N,) each
 
 
-def _frame(services: Services, view: View, first: int) -> Frame:
+def _frame(services: Services, view: View, first: int, *, previous: bool = False) -> Frame:
+    """The numbers of ticks ``first..view.tick``; with ``previous``, also of tick ``first - 1``."""
     fleet = services.fleet(view.source)
     scorer = services.scorer(view.source, view.model)
     source = services.source(view.source)
     tick = view.tick
     length = tick - first + 1
-    window = source.window(tick, length)
-    metrics = {
-        name: np.asarray(window.metric(name))[-length:] for name, _l, _f in fig.METRIC_PANELS
-    }
+    before = previous and first > 0
+    window = source.window(tick, length + 1 if before else length)
+    columns = {name: np.asarray(window.metric(name)) for name, _l, _f in fig.METRIC_PANELS}
+    metrics = {name: values[-length:] for name, values in columns.items()}
+    previous_metrics = previous_probability = None
+    if before and all(values.shape[0] > length for values in columns.values()):
+        previous_metrics = {name: values[-length - 1] for name, values in columns.items()}
+        previous_probability = scorer.probabilities(first - 1, first - 1)[-1]
     policy = scorer.policy
     return Frame(
         fleet=fleet,
@@ -462,7 +485,79 @@ def _frame(services: Services, view: View, first: int) -> Frame:
         scores=scorer.at(tick),
         threshold=float(policy.threshold),
         clear_threshold=float(policy.clear_threshold),
+        metric_notes={} if previous else _metric_notes(services, view, fleet, metrics),
+        previous_probability=previous_probability,
+        previous_metrics=previous_metrics,
     )
+
+
+def _metric_notes(
+    services: Services, view: View, fleet: Fleet, metrics: dict[str, np.ndarray]
+) -> dict[str, str]:
+    """What the panels of metrics without a single value in the window say instead."""
+    notes = {}
+    for name, label, _fmt in fig.METRIC_PANELS:
+        if fig.has_data(metrics[name]):
+            continue
+        noun = fig.METRIC_NOUNS.get(name, label)
+        scope = "in this time range"
+        if fleet.n_ticks * max(fleet.n_servers, 1) <= SOURCE_PROBE_CELLS:
+            whole = services.source(view.source).window(fleet.n_ticks - 1, fleet.n_ticks)
+            if not fig.has_data(whole.metric(name)):
+                scope = "in this source"
+        notes[name] = f"no {noun} data {scope}"
+    return notes
+
+
+def _riskiest(frame: Frame) -> int | None:
+    """The riskiest server now (what the "why" card and the rolling metrics show by default)."""
+    probability = frame.scores.probability
+    if not fig.has_data(probability):
+        return None
+    return int(fig.top_servers(probability, 1)[0])
+
+
+def metrics_servers(frame: Frame, view: View) -> tuple[list[int], str | None]:
+    """The servers the rolling metrics draw: the selection, else the riskiest server now.
+
+    Returns their indices and, when it stands in for a selection, the riskiest's name.
+    """
+    selected = _selected(frame.fleet, view)
+    if selected or view.selection:
+        return selected, None
+    riskiest = _riskiest(frame)
+    if riskiest is None:
+        return [], None
+    return [riskiest], str(frame.fleet.names[riskiest])
+
+
+def metrics_subtitle(selection: tuple[str, ...], focus: str | None) -> str:
+    """The rolling metrics card's subtitle: whose lines it shows against the fleet's band."""
+    if selection:
+        return "selected vs fleet median–p95"
+    if focus:
+        return f"riskiest now: {focus} vs fleet median–p95"
+    return "fleet median–p95"
+
+
+def _metrics_card(frame: Frame, view: View) -> tuple[dict, str | None]:
+    """The rolling metrics in full, and the name of the riskiest server when it stands in."""
+    fleet = frame.fleet
+    shown, focus = metrics_servers(frame, view)
+    series = dict(zip((fleet.names[i] for i in shown), _server_series(frame, shown), strict=False))
+    figure = fig.metrics_figure(
+        frame.times, _bands(frame), series, view.ui_key(), empty_notes=frame.metric_notes
+    )
+    return figure, focus
+
+
+def _can_patch(frame: Frame) -> bool:
+    """Whether patches can move the graphs on: not when a tick without a single score is
+    involved (the "no scores" notes come and go with full figures), nor without servers."""
+    if frame.fleet.n_servers == 0 or frame.previous_probability is None:
+        return False
+    rows = np.vstack([frame.previous_probability[None, :], frame.probability])
+    return bool(np.isfinite(rows).any(axis=1).all())
 
 
 def _selected(fleet: Fleet, view: View) -> list[int]:
@@ -482,10 +577,16 @@ def _bands(frame: Frame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def _peak_servers(frame: Frame) -> np.ndarray:
     """The riskiest server at each tick of the frame (the fleet max line's points)."""
     p = np.nan_to_num(frame.probability, nan=-1.0)
-    return frame.fleet.names[np.argmax(p, axis=1)] if p.size else np.zeros(0, dtype=object)
+    if not p.size:
+        return np.full(p.shape[0], "", dtype=object)
+    return frame.fleet.names[np.argmax(p, axis=1)]
 
 
 def _fleet_lines(probability: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per tick, the fleet's mean and max probability (NaN where no server has a score)."""
+    if probability.shape[-1] == 0:  # no servers: nothing to reduce over
+        nothing = np.full(probability.shape[0], np.nan)
+        return nothing, nothing.copy()
     with np.errstate(all="ignore"):
         return np.nanmean(probability, axis=1), np.nanmax(probability, axis=1)
 
@@ -508,10 +609,11 @@ def _strip(frame: Frame, rows: np.ndarray | None) -> tuple[np.ndarray, list, lis
     return own, groups, fig.strip_labels(fleet.names, own, groups)
 
 
-def full_figures(frame: Frame, view: View) -> tuple[dict, dict, dict, dict, np.ndarray]:
-    """All four graphs in full; returns them and the strip's own rows."""
+def full_figures(frame: Frame, view: View) -> tuple[dict, dict, dict, dict, np.ndarray, str | None]:
+    """All four graphs in full; returns them, the strip's own rows and the metrics' focus."""
     fleet, scores = frame.fleet, frame.scores
     rev = view.ui_key()
+    no_servers = "no servers in this source" if fleet.n_servers == 0 else None
     top = fig.top_servers(scores.probability)
     top5 = fig.top5_figure(
         fleet.names[top],
@@ -520,6 +622,7 @@ def full_figures(frame: Frame, view: View) -> tuple[dict, dict, dict, dict, np.n
         scores.alert[top],
         frame.threshold,
         rev,
+        empty_note=no_servers,
     )
     selected = _selected(fleet, view)
     mean, peak = _fleet_lines(frame.probability)
@@ -533,16 +636,18 @@ def full_figures(frame: Frame, view: View) -> tuple[dict, dict, dict, dict, np.n
         threshold=frame.threshold,
         clear_threshold=frame.clear_threshold,
         uirevision=rev,
+        empty_note=no_servers or fig.NO_SCORES,
     )
     own, groups, labels = _strip(frame, None)
     strip = fig.strip_figure(
-        frame.times, fig.strip_values(frame.probability, own, groups), labels, rev
+        frame.times,
+        fig.strip_values(frame.probability, own, groups),
+        labels,
+        rev,
+        empty_note=no_servers,
     )
-    series = dict(
-        zip((fleet.names[i] for i in selected), _server_series(frame, selected), strict=False)
-    )
-    metrics = fig.metrics_figure(frame.times, _bands(frame), series, rev)
-    return top5, trend, strip, metrics, own
+    metrics, focus = _metrics_card(frame, view)
+    return top5, trend, strip, metrics, own, focus
 
 
 def patch_figures(
@@ -551,7 +656,10 @@ def patch_figures(
     """Deltas moving the graphs from ``frame.first - 1`` to ``frame.tick``.
 
     The strip is repainted in full (it is small: at most ``STRIP_MAX_ROWS`` + profiles
-    rows) when its ranking is due for a refresh or a top-5 server has no row of its own.
+    rows) when its ranking is due for a refresh or a top-5 server has no row of its own;
+    the rolling metrics (small too) when the riskiest server they stand in for changed,
+    or a metric had a tick without any value (its "no data" note may come or go).
+    Either comes back as None: the caller draws it in full.
     """
     fleet, scores = frame.fleet, frame.scores
     top = fig.top_servers(scores.probability)
@@ -570,7 +678,12 @@ def patch_figures(
         x_range,
         peak_servers=_peak_servers(frame),
     )
-    metrics = fig.metrics_patch(frame.times, _bands(frame), _server_series(frame, selected), n_drop)
+    metrics = None
+    shown, focus = metrics_servers(frame, view)
+    if focus == view.metrics_focus and not _metric_gaps(frame):
+        metrics = fig.metrics_patch(
+            frame.times, _bands(frame), _server_series(frame, shown), n_drop
+        )
     rows = np.asarray(view.strip_rows, dtype=np.int64)
     stale = (
         rows.size == 0
@@ -584,6 +697,18 @@ def patch_figures(
     own, groups, _labels = _strip(frame, rows)
     strip = fig.strip_patch(frame.times, fig.strip_values(frame.probability, own, groups), n_drop)
     return top5, trend, strip, metrics, own
+
+
+def _metric_gaps(frame: Frame) -> bool:
+    """Whether a metric panel had a tick without any value, before or in this patch."""
+    for name, _label, _fmt in fig.METRIC_PANELS:
+        values = frame.metrics[name]
+        if not np.isfinite(values).any(axis=1).all():
+            return True
+        before = None if frame.previous_metrics is None else frame.previous_metrics[name]
+        if before is None or not np.isfinite(before).any():
+            return True
+    return False
 
 
 KPI_LABELS = {
@@ -660,7 +785,18 @@ def why_values(frame: Frame, view: View, full: bool) -> dict[tuple[str, str], An
     if selected:
         i, heading = selected[0], "selected"
     else:
-        i, heading = int(fig.top_servers(scores.probability, 1)[0]), "riskiest now"
+        riskiest = _riskiest(frame)
+        if riskiest is None:
+            note = "no servers in this source" if fleet.n_servers == 0 else fig.NO_SCORES_NOW
+            return {
+                (ids.WHY_SERVER, "children"): "—",
+                (ids.WHY_STATE, "children"): "",
+                (ids.WHY_STATE, "color"): "secondary",
+                (ids.WHY_SUB, "children"): note,
+                (ids.WHY_GRAPH, "figure"): fig.empty_figure("", 220),
+            }
+        i, heading = riskiest, "riskiest now"
+    risk = float(scores.probability[i])
     state = fig.ALERT_LABELS[int(np.clip(scores.alert[i], 0, 3))]
     row = np.asarray(scores.contributions[i], dtype=np.float64)
     factors = [str(f) for f in scores.factors]
@@ -675,7 +811,8 @@ def why_values(frame: Frame, view: View, full: bool) -> dict[tuple[str, str], An
         (
             ids.WHY_SUB,
             "children",
-        ): f"{heading} · {fleet.profiles[i]} · risk {float(scores.probability[i]):.0%}",
+        ): f"{heading} · {fleet.profiles[i]} · risk "
+        + (f"{risk:.0%}" if np.isfinite(risk) else "unknown"),
         (ids.WHY_GRAPH, "figure"): fig.why_figure(factors, row, view.ui_key())
         if full
         else fig.why_patch(factors, row),
@@ -932,20 +1069,29 @@ def _render(services: Services, view: View, fleet: Fleet, action: str, answer: _
         view = replace(view, tick=view.tick if tick is None else tick, ended=False, extra={})
     gap = patch_gap(view)
     first = max(0, view.tick - WINDOW + 1)
+    frame = None
+    if gap:
+        frame = _frame(services, view, (view.shown_tick or 0) + 1, previous=True)
+        if not _can_patch(frame):
+            gap, frame = None, None
     if gap == 0:
         pass  # the graphs already show this tick of this view
-    elif gap is not None:
+    elif gap is not None and frame is not None:
         shown = view.shown_tick or 0
-        frame = _frame(services, view, shown + 1)
         n_drop = max(0, min(WINDOW, shown + 1) + gap - min(WINDOW, view.tick + 1))
         top5, trend, strip, metrics, rows = patch_figures(frame, view, n_drop, first)
-        if strip is None:
-            full = _frame(services, view, first)
+        full = _frame(services, view, first) if strip is None or metrics is None else None
+        if strip is None and full is not None:
             own, groups, labels = _strip(full, None)
             strip = fig.strip_figure(
                 full.times, fig.strip_values(full.probability, own, groups), labels, view.ui_key()
             )
             view = replace(view, strip_rows=tuple(int(i) for i in own), strip_tick=view.tick)
+        if metrics is None and full is not None:
+            # The riskiest server changed (or a metric's "no data" note may): redraw the card.
+            metrics, focus = _metrics_card(full, view)
+            answer[(ids.METRICS_SUB, "children")] = metrics_subtitle(view.selection, focus)
+            view = replace(view, metrics_focus=focus)
         answer.update(
             {
                 (ids.TOP5, "figure"): top5,
@@ -957,16 +1103,22 @@ def _render(services: Services, view: View, fleet: Fleet, action: str, answer: _
         _status(frame, view, answer, full=False)
     else:
         frame = _frame(services, view, first)
-        top5, trend, strip, metrics, own = full_figures(frame, view)
+        top5, trend, strip, metrics, own, focus = full_figures(frame, view)
         answer.update(
             {
                 (ids.TOP5, "figure"): top5,
                 (ids.TREND, "figure"): trend,
                 (ids.STRIP, "figure"): strip,
                 (ids.METRICS, "figure"): metrics,
+                (ids.METRICS_SUB, "children"): metrics_subtitle(view.selection, focus),
             }
         )
-        view = replace(view, strip_rows=tuple(int(i) for i in own), strip_tick=view.tick)
+        view = replace(
+            view,
+            strip_rows=tuple(int(i) for i in own),
+            strip_tick=view.tick,
+            metrics_focus=focus,
+        )
         _status(frame, view, answer, full=True)
         if action in ("load", "source", "model"):
             answer[(ids.MODEL, "value")] = view.model

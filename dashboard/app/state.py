@@ -139,8 +139,11 @@ class View:
 
     ``shown_*`` describe what the graphs currently display, so the tick callback
     can send a partial update when they already show the previous tick of the
-    same view. ``anchor_*`` pin playback to the wall clock so that a tab that was
-    hidden jumps to where it should be when it is shown again.
+    same view. ``metrics_focus`` is the server the rolling metrics show while
+    nothing is selected (the riskiest one when they were drawn): when the riskiest
+    server changes, that card is redrawn in full. ``anchor_*`` pin playback to the
+    wall clock so that a tab that was hidden jumps to where it should be when it
+    is shown again.
     """
 
     source: str
@@ -154,6 +157,7 @@ class View:
     shown_tick: int | None = None
     strip_rows: tuple[int, ...] = ()
     strip_tick: int | None = None
+    metrics_focus: str | None = None
     anchor_tick: int = 0
     anchor_time: float = 0.0
     query: str = ""
@@ -171,7 +175,14 @@ class View:
 
     def repainted(self) -> View:
         """The same view with nothing known about what the graphs show (forces a full paint)."""
-        return replace(self, shown_key=None, shown_tick=None, strip_rows=(), strip_tick=None)
+        return replace(
+            self,
+            shown_key=None,
+            shown_tick=None,
+            strip_rows=(),
+            strip_tick=None,
+            metrics_focus=None,
+        )
 
     def to_store(self) -> dict[str, Any]:
         data = asdict(self)
@@ -215,6 +226,7 @@ def view_from_store(data: Any, default: View) -> tuple[View, list[str]]:
     take("shown_tick", clean_tick)
     take("strip_rows", _clean_rows)
     take("strip_tick", clean_tick)
+    take("metrics_focus", clean_text, "the server the rolling metrics show")
     take("anchor_tick", clean_tick)
     take("anchor_time", clean_number, "the anchor time")
     view = replace(default, **values)
@@ -223,7 +235,7 @@ def view_from_store(data: Any, default: View) -> tuple[View, list[str]]:
     return view, problems
 
 
-_OPTIONAL = {"shown_key", "shown_tick", "strip_tick"}
+_OPTIONAL = {"shown_key", "shown_tick", "strip_tick", "metrics_focus"}
 
 
 def _clean_rows(value: Any) -> tuple[int, ...]:

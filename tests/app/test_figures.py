@@ -138,3 +138,122 @@ def test_why_figure_fits_negative_contributions():
     assert list(f["data"][0]["marker"]["color"]) == ["#e74c3c", "#18bc9c"]
     ops = _ops(fig.why_patch(["cpu", "latency"], np.array([0.1, 0.2])))
     assert ops[-1]["location"] == ["layout", "xaxis", "range"]
+
+
+# -- empty data: a message and a sane axis, never plotly's guess ----------------------------
+def _notes(figure: dict) -> list[str]:
+    return [a["text"] for a in figure["layout"].get("annotations", [])]
+
+
+def _metric_inputs(n: int = 4, error_rate: float = np.nan):
+    times = np.array([f"t{i}" for i in range(n)])
+    values = {
+        "cpu_pct": np.full((n, 3), 40.0),
+        "latency_ms": np.full((n, 3), 120.0),
+        "error_rate": np.full((n, 3), error_rate),
+    }
+    bands = {m: fig.fleet_bands(v) for m, v in values.items()}
+    series = {"web-000": {m: v[:, 0] for m, v in values.items()}}
+    return times, bands, series
+
+
+def test_a_metric_without_any_value_gets_a_note_and_a_blank_axis():
+    times, bands, series = _metric_inputs()
+    f = fig.metrics_figure(times, bands, series, "r")
+    assert "no error-rate data" in _notes(f)
+    error_axis = f["layout"]["yaxis3"]
+    assert error_axis["range"] == [0, 1] and error_axis["showticklabels"] is False
+    assert "range" not in f["layout"]["yaxis"]  # CPU has data: autoranged as before
+    said = fig.metrics_figure(
+        times, bands, series, "r", empty_notes={"error_rate": "no error-rate data in this source"}
+    )
+    assert "no error-rate data in this source" in _notes(said)
+
+
+def test_a_metric_with_values_gets_no_note():
+    times, bands, series = _metric_inputs(error_rate=0.02)
+    f = fig.metrics_figure(times, bands, series, "r")
+    assert not any(text.startswith("no ") for text in _notes(f))
+
+
+def test_metric_axes_carry_their_units():
+    times, bands, series = _metric_inputs(error_rate=0.02)
+    layout = fig.metrics_figure(times, bands, series, "r")["layout"]
+    assert layout["yaxis"]["ticksuffix"] == "%" and layout["yaxis2"]["ticksuffix"] == " ms"
+    assert layout["yaxis3"]["tickformat"] == ".1~%"
+
+
+def test_metrics_title_names_each_server_in_its_line_colour():
+    times, bands, series = _metric_inputs(error_rate=0.02)
+    series["db-001"] = series["web-000"]
+    f = fig.metrics_figure(times, bands, series, "r")
+    title = _notes(f)[-1]
+    assert fig.SERVER_COLORS[0] in title and fig.SERVER_COLORS[1] in title
+    assert "web-000" in title and "db-001" in title
+
+
+def test_top5_without_scores_or_servers_says_so():
+    none = np.array([np.nan, np.nan])
+    f = fig.top5_figure(np.array(["a", "b"]), np.array(["w", "w"]), none, np.zeros(2), 0.5, "r")
+    assert _notes(f) == [fig.NO_SCORES_NOW] and f["layout"]["xaxis"]["range"] == [0, 1]
+    empty = np.array([], dtype=object)
+    f = fig.top5_figure(empty, empty, np.zeros(0), np.zeros(0), 0.5, "r")
+    assert _notes(f) == ["no servers in this source"] and f["layout"]["yaxis"]["visible"] is False
+    ops = _ops(fig.top5_patch(np.array(["a"]), np.array(["w"]), np.array([0.4]), np.array([0])))
+    assert {
+        "operation": "Assign",
+        "location": ["layout", "annotations"],
+        "params": {"value": []},
+    } in ops
+
+
+def test_trend_without_scores_says_so_over_its_fixed_axis():
+    times = np.array(["t0", "t1"])
+    nan = np.full(2, np.nan)
+    f = fig.trend_figure(
+        times, nan, nan, {}, phase_bands=[], threshold=0.5, clear_threshold=0.3, uirevision="r"
+    )
+    assert _notes(f) == [fig.NO_SCORES]
+    scored = fig.trend_figure(
+        times,
+        nan,
+        np.array([0.1, 0.2]),
+        {},
+        phase_bands=[],
+        threshold=0.5,
+        clear_threshold=0.3,
+        uirevision="r",
+    )
+    assert _notes(scored) == []
+
+
+def test_trend_keeps_headroom_above_100_percent_for_the_phase_names():
+    times = np.array(["t0", "t1"])
+    f = fig.trend_figure(
+        times,
+        np.zeros(2),
+        np.ones(2),
+        {},
+        phase_bands=[],
+        threshold=0.5,
+        clear_threshold=0.3,
+        uirevision="r",
+    )
+    yaxis = f["layout"]["yaxis"]
+    assert yaxis["range"][1] > 1.1 and max(yaxis["tickvals"]) == 1
+
+
+def test_strip_without_rows_or_scores_says_so():
+    times = np.array(["t0", "t1"])
+    f = fig.strip_figure(times, np.zeros((2, 0)), [], "r")
+    assert f["data"] == [] and _notes(f) == ["no servers in this source"]
+    f = fig.strip_figure(times, np.full((2, 2), np.nan), ["a", "b"], "r")
+    assert f["data"][0]["showscale"] is False and _notes(f) == [fig.NO_SCORES]
+    f = fig.strip_figure(times, np.full((2, 2), 10, dtype=np.uint8), ["a", "b"], "r")
+    assert f["data"][0]["showscale"] is True and _notes(f) == []
+
+
+def test_why_shows_contributions_as_percent_points_like_every_risk():
+    f = fig.why_figure(["cpu", "latency"], np.array([0.23, 0.5]), "r")
+    assert f["data"][0]["texttemplate"] == "%{x:+.0%}"
+    assert f["layout"]["xaxis"]["tickformat"] == ".0%"

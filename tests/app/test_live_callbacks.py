@@ -264,3 +264,83 @@ def test_the_about_panel_answers_hostile_input_with_a_message(client, source, mo
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200
     assert b"Traceback" not in response.data and live.GENERIC_ERROR.encode() not in response.data
+
+
+# -- the rolling metrics follow the riskiest server while nothing is selected -----------------
+def _metric_names(figure: dict) -> list[str]:
+    return [t["name"] for t in figure["data"]]
+
+
+def test_with_no_selection_the_metrics_show_the_riskiest_server(client):
+    data = _first_paint(client, "?tick=40")
+    riskiest = response_value(data, ids.TOP5, "figure")["data"][0]["y"][0]
+    metrics = response_value(data, ids.METRICS, "figure")
+    assert _metric_names(metrics)[-3:] == [riskiest] * 3  # one line per panel
+    assert response_value(data, ids.METRICS_SUB, "children") == (
+        f"riskiest now: {riskiest} vs fleet median–p95"
+    )
+    assert response_value(data, ids.WHY_SERVER, "children") == riskiest  # the same rule
+    assert _store(data)["metrics_focus"] == riskiest
+
+
+def test_an_explicit_selection_wins_over_the_riskiest_server(client):
+    data = _first_paint(client, "?tick=40&server=web-003")
+    assert _metric_names(response_value(data, ids.METRICS, "figure"))[-3:] == ["web-003"] * 3
+    assert response_value(data, ids.METRICS_SUB, "children").startswith("selected")
+    assert _store(data)["metrics_focus"] is None
+
+
+def test_only_the_metrics_card_is_redrawn_when_the_riskiest_server_changes(client):
+    store = _store(_first_paint(client, "?tick=0"))
+    changed = kept = 0
+    for n in range(1, 20):
+        data = _tick(client, store, n)
+        before, store = store["metrics_focus"], _store(data)
+        for graph in (ids.TOP5, ids.TREND):
+            assert "__dash_patch_update" in response_value(data, graph, "figure")
+        metrics = response_value(data, ids.METRICS, "figure")
+        if store["metrics_focus"] != before:
+            changed += 1
+            assert "__dash_patch_update" not in metrics
+            assert _metric_names(metrics)[-1] == store["metrics_focus"]
+            assert store["metrics_focus"] in response_value(data, ids.METRICS_SUB, "children")
+        else:
+            kept += 1
+            assert "__dash_patch_update" in metrics
+            assert response_value(data, ids.METRICS_SUB, "children") is None
+    assert changed and kept
+
+
+def test_a_source_without_a_metric_says_so_in_its_panel(tmp_path, settings):
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from dashboard.app import create_app
+
+    rows = [
+        {
+            "timestamp": f"2025-01-01T00:{k // 12:02d}:{k % 12 * 5:02d}Z",
+            "server_name": f"web-{s:03d}",
+            "profile": "web",
+            "cpu_pct": 30.0 + s,
+            "latency_ms": 100.0 + k,
+        }
+        for k in range(20)
+        for s in range(3)
+    ]
+    path = tmp_path / "cpu_latency.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    app = create_app(replace(settings, data_roots=(tmp_path,), default_source=str(path)))
+    client = app.server.test_client()
+    data = _first_paint(client, "?tick=10")
+    metrics = response_value(data, ids.METRICS, "figure")
+    notes = [a["text"] for a in metrics["layout"]["annotations"]]
+    assert "no error-rate data in this source" in notes
+    assert metrics["layout"]["yaxis3"]["range"] == [0, 1]
+    step = _tick(client, _store(data), 1)
+    assert "__dash_patch_update" in response_value(step, ids.TREND, "figure")
+    redrawn = response_value(step, ids.METRICS, "figure")  # the note stays with the new ticks
+    assert "no error-rate data in this source" in [
+        a["text"] for a in redrawn["layout"]["annotations"]
+    ]

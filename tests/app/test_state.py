@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -263,3 +264,19 @@ def test_patch_gap():
         source="s", model="m", tick=6, shown_tick=5, shown_key=view.key(), selection=("a",)
     )
     assert state.patch_gap(other) is None
+
+
+def test_the_metrics_focus_survives_the_store_and_a_repaint_forgets_it():
+    view = replace(DEFAULT, shown_key="k", shown_tick=3, metrics_focus="web-000")
+    back, problems = state.view_from_store(view.to_store(), DEFAULT)
+    assert problems == [] and back.metrics_focus == "web-000"
+    assert view.repainted().metrics_focus is None
+    none, problems = state.view_from_store(DEFAULT.to_store(), DEFAULT)
+    assert problems == [] and none.metrics_focus is None
+
+
+@pytest.mark.parametrize("forged", [3, ["web-000"], "", "a\x00b", "x" * 500])
+def test_a_forged_metrics_focus_is_dropped_and_forces_a_full_paint(forged):
+    data = {**replace(DEFAULT, shown_key="k", shown_tick=3).to_store(), "metrics_focus": forged}
+    view, problems = state.view_from_store(data, DEFAULT)
+    assert problems and view.metrics_focus is None and view.shown_key is None

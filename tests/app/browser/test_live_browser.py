@@ -67,6 +67,10 @@ def test_live002_top5_during_the_peak_are_the_affected_servers(dash_duo, live_ap
 
     _wait(dash_duo, lambda: len(labels()) == 5)
     assert set(labels()) >= AFFECTED  # the fifth bar is the riskiest healthy server
+    # Nothing selected: the rolling metrics show the riskiest server, and say so.
+    riskiest = dash_duo.find_element(f"#{ids.WHY_SERVER}").text
+    assert riskiest in AFFECTED
+    dash_duo.wait_for_contains_text(f"#{ids.METRICS_SUB}", f"riskiest now: {riskiest}", timeout=20)
     assert dash_duo.get_logs() == []
 
 
