@@ -143,8 +143,12 @@ def evaluate(
     policy: AlertPolicy | None = None,
     cache: ScoreCache | None = None,
     model_params: dict[str, Any] | None = None,
+    data_roots: Any = None,
 ) -> Scorecard:
-    """Evaluate a model on a labelled source (or a source spec such as ``scenario:default?seed=7``)."""
+    """Evaluate a model on a labelled source (or a source spec such as ``scenario:default?seed=7``).
+
+    ``data_roots`` are where a spec may read files (default: the configured roots).
+    """
     if (
         isinstance(horizon_s, bool)
         or not isinstance(horizon_s, (int, float))
@@ -165,7 +169,7 @@ def evaluate(
         from .sources import open_source
 
         spec = source_or_spec
-        source = open_source(spec)
+        source = open_source(spec, data_roots=data_roots)
     else:
         source = source_or_spec
         spec = str(getattr(source, "spec", None) or source.identity())
@@ -475,12 +479,15 @@ def main(argv: list[str] | None = None) -> int:
         policy = AlertPolicy(
             args.threshold, args.clear_threshold, args.for_s, args.keep_firing_for_s
         )
+        from .settings import Settings
+
         card = evaluate(
             args.data,
             args.model,
             horizon_s=args.horizon,
             policy=policy,
             model_params=dict(args.param),
+            data_roots=Settings.from_env().with_data(args.data).data_roots,
         )
         print(card.format())
         if args.json:

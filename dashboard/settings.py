@@ -73,3 +73,20 @@ class Settings:
             env["debug"] = _env_bool("FLEET_DEBUG")
         env.update({k: v for k, v in overrides.items() if v is not None})
         return replace(base, **env)
+
+    def with_data(self, data: str | os.PathLike | None) -> Settings:
+        """These settings serving ``data`` (a path or source spec) by default.
+
+        A path the operator names on the command line is trusted: its folder becomes a
+        data root. (Paths that arrive through the web UI never widen the roots.)
+        """
+        if data is None:
+            return self
+        spec = os.fspath(data)
+        path = Path(spec).expanduser()
+        roots = self.data_roots
+        if path.exists():
+            folder = path.resolve().parent if path.is_file() else path.resolve()
+            if folder not in roots:
+                roots = (*roots, folder)
+        return replace(self, default_source=spec, data_roots=roots)

@@ -241,3 +241,15 @@ def test_cli_help(capsys):
         main(["--help"])
     assert exc_info.value.code == 0
     assert "--horizon" in capsys.readouterr().out
+
+
+def test_cli_reads_a_dataset_named_on_the_command_line_outside_the_roots(tmp_path, monkeypatch, capsys):
+    from dashboard.evaluate import main
+    from dashboard.generate import generate_demo_dataset
+
+    data = tmp_path / "elsewhere"
+    generate_demo_dataset(data, formats=("parquet",), progress=False)
+    monkeypatch.chdir(tmp_path.parent)  # the file is not under the working directory's root
+    monkeypatch.setenv("FLEET_DATA_ROOTS", str(tmp_path / "empty"))
+    assert main(["--data", str(data / "demo_dataset.parquet"), "--model", "heuristic"]) == 0
+    assert "detection rate" in capsys.readouterr().out

@@ -79,16 +79,7 @@ def _answer_malformed_requests(error: Exception):
 
 def settings_with_data(settings: Settings, data: Any) -> Settings:
     """``settings`` serving ``data`` (a path or spec); a path's folder becomes a data root."""
-    if data is None:
-        return settings
-    spec = str(data)
-    path = Path(spec).expanduser()
-    roots = settings.data_roots
-    if path.exists():
-        folder = path.resolve().parent if path.is_file() else path.resolve()
-        if folder not in roots:
-            roots = (*roots, folder)
-    return replace(settings, default_source=spec, data_roots=roots)
+    return settings.with_data(data)
 
 
 def run_dashboard(
