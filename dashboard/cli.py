@@ -78,15 +78,20 @@ def serve_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--open", action="store_true", help="open a browser tab")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from .app import run_dashboard, settings_with_data
-
-    settings = settings_with_data(Settings.from_env(), args.data)
+    settings = Settings.from_env().with_data(args.data)
     try:
         spec = _check_source(args.data, settings, args.columns, args.units)
         _check_model(args.model)
     except DashboardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return _serve(spec, args, settings, open_browser=args.open)
+
+
+def _serve(spec: str, args: argparse.Namespace, settings: Settings, *, open_browser: bool) -> int:
+    from .app import run_dashboard
+
+    print(f"Serving {spec} on http://{args.host}:{args.port}/  (Ctrl+C to stop)")
     run_dashboard(
         spec,
         refresh_sec=args.refresh or settings.refresh_sec,
@@ -94,7 +99,7 @@ def serve_main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         debug=args.debug,
-        open_browser=args.open,
+        open_browser=open_browser,
         settings=settings,
     )
     return 0
@@ -131,8 +136,6 @@ def demo_main(argv: list[str] | None = None) -> int:
     _serve_args(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from .app import run_dashboard, settings_with_data
-
     settings = Settings.from_env()
     try:
         if args.data:
@@ -141,24 +144,13 @@ def demo_main(argv: list[str] | None = None) -> int:
             raise DashboardError("--columns and --units apply to --data, not to the generated demo data")
         else:
             spec = str(ensure_demo_data(settings, args.duration, args.fleet_size, args.seed))
-        settings = settings_with_data(settings, spec)
+        settings = settings.with_data(spec)
         spec = _check_source(spec, settings, args.columns, args.units)
         _check_model(args.model)
     except DashboardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"Serving {spec} on http://{args.host}:{args.port}/  (Ctrl+C to stop)")
-    run_dashboard(
-        spec,
-        refresh_sec=args.refresh or settings.refresh_sec,
-        model=args.model,
-        host=args.host,
-        port=args.port,
-        debug=args.debug,
-        open_browser=not args.no_browser,
-        settings=settings,
-    )
-    return 0
+    return _serve(spec, args, settings, open_browser=not args.no_browser)
 
 
 def ensure_demo_data(

@@ -77,11 +77,6 @@ def _answer_malformed_requests(error: Exception):
     return {"message": "internal error; the server log has the details"}, 500
 
 
-def settings_with_data(settings: Settings, data: Any) -> Settings:
-    """``settings`` serving ``data`` (a path or spec); a path's folder becomes a data root."""
-    return settings.with_data(data)
-
-
 def run_dashboard(
     data_path: str | Path | None = None,
     refresh_sec: float = 3,
@@ -95,7 +90,7 @@ def run_dashboard(
     """Serve the dashboard on ``data_path`` (a file or source spec; default: the demo data)."""
     settings = settings or Settings.from_env()
     settings = replace(
-        settings_with_data(settings, data_path), refresh_sec=float(refresh_sec), debug=bool(debug)
+        settings.with_data(data_path), refresh_sec=float(refresh_sec), debug=bool(debug)
     )
     if model:
         settings = replace(settings, default_model=model)
@@ -140,7 +135,7 @@ class LiveDashboard:
         settings = self._settings or Settings.from_env()
         pinned = None
         if isinstance(self.data_source, (str, Path)):
-            settings = settings_with_data(settings, self.data_source)
+            settings = settings.with_data(self.data_source)
         else:
             spec = str(getattr(self.data_source, "spec", None) or "pinned:source")
             settings = replace(settings, default_source=spec)
@@ -160,4 +155,4 @@ class LiveDashboard:
         _serve(self.create_app(), host, port, debug, open_browser)
 
 
-__all__ = ["LiveDashboard", "create_app", "run_dashboard", "settings_with_data"]
+__all__ = ["LiveDashboard", "create_app", "run_dashboard"]
