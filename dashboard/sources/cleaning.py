@@ -67,6 +67,7 @@ from ..errors import DataError
 
 NS_PER_S = 1_000_000_000
 _METRIC_COLUMNS = (*schema.METRIC_NAMES, schema.OOM)
+METRIC_COLUMNS = _METRIC_COLUMNS  # the numeric columns normalize reads, in order
 _THROUGHPUT = ("disk_io_mb_s", "net_in_mb_s", "net_out_mb_s")
 _DURATION = ("latency_ms", "gc_pause_ms")
 _PERCENT = ("cpu_pct", "mem_pct")
@@ -109,6 +110,7 @@ _SHARE_UNITS = {
 _OFFSET = re.compile(r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)$")
 _TRUE = {"true", "1", "yes", "t", "y"}
 _FALSE = {"false", "0", "no", "f", "n", ""}
+TRUE_TEXT = frozenset(_TRUE)  # text read as a set flag (after strip and lower)
 
 
 def unit_factor(column: str, unit: str) -> float:
@@ -646,14 +648,18 @@ def normalize(df: pd.DataFrame, origin: Origin, opts: ReadOptions) -> Normalized
     return Normalized(ts, server, profile, state, metrics, phase, problem_child, report)
 
 
+def range_of(name: str) -> tuple[float, float]:
+    """The valid range ``(low, high)`` of a numeric column (a metric or ``container_oom``)."""
+    if name == schema.OOM:
+        return 0.0, math.inf
+    metric = schema.METRIC_BY_NAME[name]
+    return metric.low, metric.high
+
+
 def _check_range(
     values: np.ndarray, name: str, raw: pd.Series, origin: Origin, converted: bool
 ) -> None:
-    if name == schema.OOM:
-        low, high = 0.0, math.inf
-    else:
-        metric = schema.METRIC_BY_NAME[name]
-        low, high = metric.low, metric.high
+    low, high = range_of(name)
     with np.errstate(invalid="ignore"):
         bad = (values < low) | (values > high)
     if not bad.any():

@@ -10,6 +10,13 @@ The file must be sorted by timestamp (generated datasets are); a file that is no
 is read into memory instead by :class:`~dashboard.sources.files.ParquetSource`.
 Values are validated when their row group is read, so a bad value deep in a large
 file is reported by the ``batch`` or ``window`` that reaches it.
+
+Rows are decoded straight from the Arrow arrays: dictionary indices go through a
+lookup from each dictionary to the server axis (built once per distinct dictionary),
+metrics are checked and placed with numpy. Anything out of the ordinary (a value the
+messy-data policy repairs or refuses, a text metric, duplicate rows) sends the rows
+through :func:`~dashboard.sources.cleaning.normalize` instead, which gives the same
+result, or the same error, as the in-memory reader.
 """
 
 from __future__ import annotations
@@ -29,13 +36,73 @@ import pyarrow.parquet as pq
 from .. import schema
 from ..errors import DataError
 from .base import Source, Window, check_tick
-from .cleaning import Cube, ReadOptions, normalize, parquet_origin, place_rows
+from .cleaning import (
+    METRIC_COLUMNS,
+    TRUE_TEXT,
+    Cube,
+    ReadOptions,
+    normalize,
+    parquet_origin,
+    place_rows,
+    range_of,
+    unit_factor,
+)
 from .files import file_identity, load_metadata
 from .memory import CubeSource, text_array
 
 log = logging.getLogger(__name__)
 _CACHED_GROUPS = 8  # decoded Arrow row groups
 _CACHED_GROUP_CUBES = 24  # row groups placed on the tick x server axes (a few windows' worth)
+
+
+_STATE_CODE = {name: k for k, name in enumerate(schema.STATES)}
+_DEFAULT_STATE = schema.STATES.index(schema.DEFAULT_STATE)
+
+
+class _Irregular(Exception):
+    """Rows the direct decoder leaves to :func:`normalize` (which repairs or refuses them)."""
+
+
+def _dictionary_chunks(column: pa.ChunkedArray):
+    """``(indices, dictionary)`` per chunk; indices are int64 numpy, -1 for a null."""
+    for chunk in column.chunks:
+        if len(chunk) == 0:
+            continue
+        if not pa.types.is_dictionary(chunk.type):
+            if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+                raise _Irregular()
+            chunk = chunk.dictionary_encode()
+        values = chunk.dictionary
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            raise _Irregular()
+        idx = chunk.indices
+        if chunk.null_count:
+            idx = pc.fill_null(idx, -1)
+        yield idx.to_numpy(zero_copy_only=False).astype(np.int64, copy=False), values
+
+
+def _stripped(values: pa.Array) -> np.ndarray:
+    """A string dictionary as stripped Python strings (None for a null)."""
+    out = values.to_numpy(zero_copy_only=False).astype(object)
+    for k, v in enumerate(out):
+        if v is not None:
+            out[k] = v.strip()
+    return out
+
+
+def _true_flags(column: pa.Array) -> np.ndarray:
+    """Which rows of a ``problem_child`` column are set, read as normalize reads them
+    (booleans, 1/0, or true/yes/... text); a missing value is not set."""
+    if pa.types.is_boolean(column.type):
+        flags = column.fill_null(False)
+    elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        flags = pc.fill_null(pc.equal(pc.cast(column, pa.float64()), 1.0), False)
+    else:
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        text = pc.utf8_lower(pc.utf8_trim_whitespace(column.cast(pa.string())))
+        flags = pc.fill_null(pc.is_in(text, value_set=pa.array(sorted(TRUE_TEXT))), False)
+    return flags.to_numpy(zero_copy_only=False)
 
 
 def _wrap(path: Path, what: str, exc: Exception) -> DataError:
@@ -91,6 +158,11 @@ class LazyParquetSource(Source):
             [md.row_group(r).num_rows for r in range(md.num_row_groups)]
         )
         self._read_axes()
+        self._server_names = np.asarray(self._servers, dtype=object)
+        self._tick_seconds: float | None = None
+        self._luts: dict[str, tuple[pa.Array, np.ndarray]] = {}  # column -> last dictionary, lookup
+        # The profile column is not read again: the server axis fixes each server's profile.
+        self._read_columns = [f for c, f in self._col.items() if c != schema.PROFILE]
         self._metadata = load_metadata(self.path, options.get("metadata"), data_roots)
         self._identity = file_identity("parquet", [self.path], options)
         self._groups: OrderedDict[int, pa.Table] = OrderedDict()
@@ -164,11 +236,10 @@ class LazyParquetSource(Source):
                 if not pa.types.is_dictionary(servers.type):
                     servers = servers.dictionary_encode()
                 idx = servers.indices.to_numpy(zero_copy_only=False)
-                if prev_dictionary is not None and servers.dictionary.equals(prev_dictionary):
-                    new = np.zeros(
-                        0, dtype=np.int64
-                    )  # the dictionary of the last batch: nothing new
-                else:
+                # lookup: dictionary entry -> server axis; -1 not seen yet, -2 a blank name.
+                # A dictionary shared by many batches keeps its lookup, and entries that no
+                # row used so far (a server that appears late) are looked for again.
+                if prev_dictionary is None or not servers.dictionary.equals(prev_dictionary):
                     prev_dictionary = servers.dictionary
                     dictionary = servers.dictionary.to_pylist()
                     lookup = np.fromiter(
@@ -176,7 +247,11 @@ class LazyParquetSource(Source):
                         dtype=np.int64,
                         count=len(dictionary),
                     )
-                    new = np.flatnonzero(lookup < 0)
+                new = np.flatnonzero(lookup == -1)
+                if new.size and idx.dtype.kind in "iu":  # only the entries these rows use
+                    used = np.zeros(lookup.shape[0], dtype=bool)
+                    used[idx] = True
+                    new = new[used[new]]
                 if new.size:
                     used, first = np.unique(idx, return_index=True)
                     first_of = dict(zip(used.tolist(), first.tolist(), strict=True))
@@ -194,7 +269,10 @@ class LazyParquetSource(Source):
                         prof_of = dict(zip(used.tolist(), prof_values, strict=True))
                     for k in sorted(new.tolist(), key=lambda d: first_of.get(d, 1 << 62)):
                         name = dictionary[k]
-                        if k not in first_of or name is None or str(name).strip() == "":
+                        if k not in first_of:
+                            continue
+                        if name is None or str(name).strip() == "":
+                            lookup[k] = -2
                             continue
                         names[str(name)] = len(profiles)
                         lookup[k] = names[str(name)]
@@ -202,12 +280,7 @@ class LazyParquetSource(Source):
                         profiles.append(schema.DEFAULT_PROFILE if p is None else str(p))
                         pc_flags.append(False)
                 if pc_name:
-                    flags = (
-                        batch.column(pc_name)
-                        .fill_null(False)
-                        .cast(pa.bool_())
-                        .to_numpy(zero_copy_only=False)
-                    )
+                    flags = _true_flags(batch.column(pc_name))
                     hit = (
                         lookup[np.unique(idx[flags])]
                         if flags.any()
@@ -237,9 +310,7 @@ class LazyParquetSource(Source):
         table = self._groups.get(r)
         if table is None:
             try:
-                table = self._pf.read_row_group(
-                    r, columns=list(self._col.values()), use_threads=True
-                )
+                table = self._pf.read_row_group(r, columns=self._read_columns, use_threads=True)
             except (pa.ArrowException, OSError, ValueError) as exc:
                 raise _wrap(self.path, f"reading row group {r}", exc) from None
             self._groups[r] = table
@@ -295,6 +366,155 @@ class LazyParquetSource(Source):
             parts.append(table.slice(lo, hi - lo))
         try:
             table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        except (pa.ArrowException, ValueError) as exc:
+            raise _wrap(self.path, f"decoding rows {row0 + 1}..{row1}", exc) from None
+        try:
+            return self._direct_cube(table, row0, row1, first, last)
+        except (_Irregular, pa.ArrowException, ValueError, TypeError, OverflowError):
+            pass  # normalize repairs what the policy allows and words the errors
+        return self._normalized_cube(table, row0, row1, first, last)
+
+    def _lookup(self, column: str, values: pa.Array, build) -> np.ndarray:
+        """``build(values)`` for a dictionary, kept while the next chunks share that dictionary.
+
+        The result has one more slot at the end, for index -1 (a null).
+        """
+        hit = self._luts.get(column)
+        if hit is not None and (hit[0] is values or hit[0].equals(values)):
+            return hit[1]
+        lut = build(values)
+        self._luts[column] = (values, lut)
+        return lut
+
+    def _server_lut(self, values: pa.Array) -> np.ndarray:
+        names = _stripped(values)
+        lut = np.full(len(names) + 1, -1, dtype=np.int64)
+        ok = np.array([v is not None and v != "" for v in names], dtype=bool)
+        if ok.any():
+            lut[:-1][ok] = self._servers.get_indexer(pd.Index(names[ok], dtype=object))
+        return lut
+
+    @staticmethod
+    def _state_lut(values: pa.Array) -> np.ndarray:
+        codes = [
+            _DEFAULT_STATE if not v else _STATE_CODE.get(v.lower(), -2) for v in _stripped(values)
+        ]
+        return np.array([*codes, _DEFAULT_STATE], dtype=np.int8)
+
+    def _direct_cube(
+        self, table: pa.Table, row0: int, row1: int, first: int, last: int
+    ) -> Cube:
+        """The rows decoded from their Arrow arrays without pandas; raises :class:`_Irregular`
+        for anything :func:`normalize` would repair, report as an error or read differently."""
+        col = self._col
+        n_t, n_s = last - first + 1, len(self._server_names)
+        metric_names = [m for m in METRIC_COLUMNS if m in col]
+        if not metric_names:
+            raise _Irregular()
+        # rows -> ticks, checked against the timestamps read at open
+        bounds = np.clip(self._tick_start[first : last + 2], row0, row1)
+        tick_idx = np.repeat(np.arange(n_t, dtype=np.int64), np.diff(bounds))
+        ts_col = table.column(col[schema.TIMESTAMP])
+        ts_type = ts_col.type
+        if not pa.types.is_timestamp(ts_type) or ts_col.null_count:
+            raise _Irregular()
+        ts = pc.cast(ts_col, pa.timestamp("ns", tz=ts_type.tz)).to_numpy().view(np.int64)
+        if tick_idx.shape[0] != ts.shape[0] or not np.array_equal(
+            ts, self._ticks[first : last + 1][tick_idx]
+        ):
+            raise _Irregular()
+        # servers: dictionary indices through a lookup onto the server axis
+        server_col = col[schema.SERVER]
+        codes = np.concatenate(
+            [
+                self._lookup(server_col, values, self._server_lut)[idx]
+                for idx, values in _dictionary_chunks(table.column(server_col))
+            ]
+        )
+        if codes.shape[0] != ts.shape[0] or (codes < 0).any():
+            raise _Irregular()
+        key = tick_idx * n_s + codes
+        present = np.zeros(n_t * n_s, dtype=bool)
+        present[key] = True
+        if int(np.count_nonzero(present)) != key.shape[0]:
+            raise _Irregular()  # duplicate (timestamp, server) rows
+        state = np.full(n_t * n_s, -1, dtype=np.int8)
+        if schema.STATE in col:
+            state_col = col[schema.STATE]
+            rows = np.concatenate(
+                [
+                    self._lookup(state_col, values, self._state_lut)[idx]
+                    for idx, values in _dictionary_chunks(table.column(state_col))
+                ]
+            )
+            if (rows < 0).any():
+                raise _Irregular()
+            state[key] = rows
+        else:
+            state[key] = _DEFAULT_STATE
+        units = dict(self._opts.units or {})
+        metrics: dict[str, np.ndarray] = {}
+        for name in metric_names:
+            arr = table.column(col[name])
+            if pa.types.is_integer(arr.type):
+                values = pc.cast(arr, pa.float64(), safe=False).to_numpy()
+            elif pa.types.is_float32(arr.type) or pa.types.is_float64(arr.type):
+                values = arr.to_numpy()
+            else:
+                raise _Irregular()
+            if name in units:
+                factor = unit_factor(name, units[name])
+                if factor != 1.0:
+                    values = values.astype(np.float64) * factor
+            low, high = range_of(name)
+            if np.isinf(values).any() or ((values < low) | (values > high)).any():
+                raise _Irregular()
+            cube = np.full(n_t * n_s, np.nan, dtype=np.float32)
+            cube[key] = values
+            metrics[name] = cube.reshape(n_t, n_s)
+        phase = None
+        if schema.PHASE in col:
+            phase_col = col[schema.PHASE]
+            local: dict[str, int] = {}
+
+            def local_lut(values: pa.Array) -> np.ndarray:
+                out = [local.setdefault(v, len(local)) if v else -1 for v in _stripped(values)]
+                return np.array([*out, -1], dtype=np.int64)
+
+            rows = np.concatenate(
+                [local_lut(values)[idx] for idx, values in _dictionary_chunks(table.column(phase_col))]
+            )
+            names = list(local)
+            has = rows >= 0
+            to_code = np.full(len(names) + 1, -1, dtype=np.int16)
+            if has.any():  # source-wide codes, given in order of first appearance
+                used, first_row = np.unique(rows[has], return_index=True)
+                for k in used[np.argsort(first_row, kind="stable")].tolist():
+                    to_code[k] = self._phase_code(names[k])
+            flat = np.full(n_t * n_s, -1, dtype=np.int16)
+            flat[key] = to_code[rows]
+            phase = flat.reshape(n_t, n_s)
+        flags = col.get(schema.PROBLEM_CHILD)
+        if flags is not None and not pa.types.is_boolean(table.column(flags).type):
+            raise _Irregular()  # 0/1 or text flags: normalize checks them
+        return Cube(
+            self._ticks[first : last + 1],
+            self._server_names,
+            self._profiles,
+            present.reshape(n_t, n_s),
+            metrics,
+            state.reshape(n_t, n_s),
+            tuple(self._phase_names) if phase is not None else None,
+            phase,
+            self._problem_child,
+            [],
+        )
+
+    def _normalized_cube(
+        self, table: pa.Table, row0: int, row1: int, first: int, last: int
+    ) -> Cube:
+        """The rows through pandas and :func:`normalize`: the messy-data policy in full."""
+        try:
             frame = table.to_pandas()
         except (pa.ArrowException, ValueError) as exc:
             raise _wrap(self.path, f"decoding rows {row0 + 1}..{row1}", exc) from None
@@ -402,7 +622,9 @@ class LazyParquetSource(Source):
     def tick_seconds(self) -> float:
         if self._metadata and self._metadata.get("tick_seconds"):
             return float(self._metadata["tick_seconds"])
-        return super().tick_seconds()
+        if self._tick_seconds is None:  # the tick axis is fixed: its median interval once
+            self._tick_seconds = super().tick_seconds()
+        return self._tick_seconds
 
     def batch(self, i: int) -> pd.DataFrame:
         # from the decoded row group when it is at hand, else only this tick's rows are decoded

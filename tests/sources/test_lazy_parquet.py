@@ -135,3 +135,105 @@ def test_dictionary_columns_with_changing_dictionaries(data_dir):
     assert src.batch(1)[schema.SERVER].tolist() == ["y", "z"]
     present = ~np.isnan(src.window(2, 3).metrics["cpu_pct"])
     assert present.tolist() == [[True, True, False], [False, True, True], [True, False, True]]
+
+
+def _dictionary_fleet(path, *, row_group_size: int) -> pd.DataFrame:
+    """A schema-shaped file written the way generated datasets are: dictionary-encoded text,
+    float32 metrics with missing values, ground truth, a server that appears late and one
+    that skips ticks; returns what was written (as a frame)."""
+    names = ["web-000", "db-001", "cache-002", "web-003"]
+    rows = []
+    for t in range(10):
+        for k, name in enumerate(names):
+            if name == "web-003" and t < 4:
+                continue  # appears late
+            if name == "db-001" and t in (2, 7):
+                continue  # skips ticks
+            rows.append(
+                {
+                    schema.TIMESTAMP: pd.Timestamp("2024-01-01", tz="UTC")
+                    + pd.Timedelta(seconds=5 * t),
+                    schema.SERVER: name,
+                    schema.PROFILE: name.split("-")[0],
+                    schema.STATE: ("online", "warning", " Critical_Issue ", "")[(t + k) % 4],
+                    "cpu_pct": np.nan if (t + k) % 5 == 0 else float(10 * k + t),
+                    "mem_pct": 50.0 + t,
+                    "error_rate": None if t == 3 else 0.01 * k,
+                    schema.PHASE: ("stable", "escalation", None, "peak")[(t // 3) % 4],
+                    schema.PROBLEM_CHILD: name == "cache-002",
+                    schema.OOM: t % 3,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fields = []
+    for field in table.schema:
+        if field.name in (schema.SERVER, schema.PROFILE, schema.STATE, schema.PHASE):
+            field = field.with_type(pa.dictionary(pa.int32(), pa.string()))
+        elif field.name in ("cpu_pct", "mem_pct", "error_rate"):
+            field = field.with_type(pa.float32())
+        elif field.name == schema.TIMESTAMP:
+            field = field.with_type(pa.timestamp("ms", tz="UTC"))
+        fields.append(field)
+    table = table.cast(pa.schema(fields))
+    pq.write_table(table, path, row_group_size=row_group_size)
+    return frame
+
+
+@pytest.mark.parametrize("row_group_size", [5, 13, 1000])
+def test_lazy_direct_decoding_equals_memory(row_group_size, data_dir, monkeypatch):
+    _dictionary_fleet(data_dir / "dict.parquet", row_group_size=row_group_size)
+    eager = open_source("dict.parquet", lazy="false")
+    # The regular file is decoded straight from its Arrow arrays, never through normalize.
+    monkeypatch.setattr(
+        LazyParquetSource,
+        "_normalized_cube",
+        lambda *a, **k: pytest.fail("rows went through normalize"),
+    )
+    lazy = open_source("dict.parquet", lazy="true")
+    assert isinstance(lazy.source, LazyParquetSource)
+    pd.testing.assert_frame_equal(lazy.servers(), eager.servers())
+    cold = open_source("dict.parquet", lazy="true")
+    for i in (0, 2, 3, 4, 7, 9, 5, 1):  # cold: only the tick's rows are decoded
+        got = cold.batch(i)
+        pd.testing.assert_frame_equal(got, eager.batch(i))
+    assert cold.batch(0)[schema.SERVER].tolist() == ["web-000", "db-001", "cache-002"]
+    assert cold.batch(4)[schema.SERVER].tolist()[-1] == "web-003"
+    assert cold.batch(0)["cpu_pct"].isna().any() and cold.batch(3)["error_rate"].isna().all()
+    for end, length in ((9, 10), (6, 3), (2, 60), (4, 1)):
+        _same_window(lazy.window(end, length), eager.window(end, length))
+        a, b = lazy.window(end, length), eager.window(end, length)
+        for name in ("present", "state"):
+            np.testing.assert_array_equal(a.extra[name], b.extra[name])
+        np.testing.assert_array_equal(a.metrics[schema.OOM], b.metrics[schema.OOM])
+    for i in range(10):  # from the row groups the windows decoded
+        pd.testing.assert_frame_equal(lazy.batch(i), eager.batch(i))
+
+
+def test_lazy_irregular_rows_go_through_normalize(data_dir):
+    # Text metrics, 0/1 flags and a duplicate row are repaired or read by normalize: the
+    # result is still what the in-memory reader gives.
+    frame = _dictionary_fleet(data_dir / "dict.parquet", row_group_size=1000)
+    frame["mem_pct"] = frame["mem_pct"].map(lambda v: f"{v:g}").astype(object)
+    frame.loc[5, "mem_pct"] = " "
+    frame[schema.PROBLEM_CHILD] = frame[schema.PROBLEM_CHILD].astype(int)
+    frame = pd.concat([frame.iloc[:7], frame.iloc[6:7], frame.iloc[7:]], ignore_index=True)
+    frame.to_parquet(data_dir / "messy.parquet", index=False, row_group_size=6)
+    eager = open_source("messy.parquet", lazy="false")
+    lazy = open_source("messy.parquet", lazy="true")
+    assert isinstance(lazy.source, LazyParquetSource)
+    for i in range(10):
+        pd.testing.assert_frame_equal(lazy.batch(i), eager.batch(i))
+    _same_window(lazy.window(9, 10), eager.window(9, 10))
+
+
+def test_lazy_direct_decoding_refuses_like_normalize(data_dir):
+    frame = _dictionary_fleet(data_dir / "dict.parquet", row_group_size=1000)
+    frame.loc[12, schema.STATE] = "melting"
+    frame.loc[20, "error_rate"] = np.inf
+    frame.to_parquet(data_dir / "bad.parquet", index=False, row_group_size=8)
+    src = open_source("bad.parquet", lazy="true")
+    with pytest.raises(DataError, match=r"column 'state', row 13: unknown state .*'melting'"):
+        src.batch(4)
+    with pytest.raises(DataError, match=r"column 'error_rate', row 21: infinite value"):
+        src.window(6, 1)  # row group 3 (rows 17-24) only
