@@ -17,6 +17,8 @@ MODEL = "live-model"
 ABOUT_OPEN = "live-about-open"
 ABOUT = "live-about"
 ABOUT_BODY = "live-about-body"
+ABOUT_EVAL = "live-about-eval"  # "Evaluate <model> on this data" in the about panel
+ABOUT_SCORECARD = "live-about-scorecard"  # the evaluation's scorecard, or why there is none
 
 # Playback controls
 PLAY = "live-play"

@@ -9,6 +9,7 @@ at most one refresh is in flight per tab however slow the server is.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 import numpy as np
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from ..errors import DashboardError
 from ..models.alerts import FIRING
@@ -56,6 +58,9 @@ GRAPH_CONFIG = {
 GENERIC_ERROR = (
     "Something went wrong while updating the dashboard; the details are in the server log."
 )
+# The about panel's evaluation scores every tick of the source in the request: beyond this
+# many server-ticks it would hold a worker too long, so the panel points to the CLI instead.
+EVALUATE_MAX_CELLS = 2_000_000
 
 # Outputs of the tick callback, in order.
 TICK_OUTPUTS = (
@@ -409,7 +414,7 @@ def layout(services: Services) -> html.Div:
                 className="g-3 mb-3",
             ),
             dbc.Offcanvas(
-                html.Div(id=ids.ABOUT_BODY),
+                [html.Div(id=ids.ABOUT_BODY), evaluation_section()],
                 id=ids.ABOUT,
                 title="About this data",
                 placement="end",
@@ -892,6 +897,40 @@ def register_callbacks(app: Dash, services: Services) -> None:
             return dbc.Alert(GENERIC_ERROR, color="warning")
 
     @app.callback(
+        Output(ids.ABOUT_EVAL, "children"),
+        Output(ids.ABOUT_EVAL, "disabled"),
+        Output(ids.ABOUT_SCORECARD, "children"),
+        Input(ids.SOURCE, "value"),
+        Input(ids.MODEL, "value"),
+    )
+    def prepare_evaluation(source: Any, model: Any) -> tuple:
+        """The evaluate button for this source and model, or why the data cannot be scored."""
+        try:
+            return evaluation_intro(services, source, model)
+        except Exception:
+            log.exception("the about panel's evaluation section failed")
+            return "Evaluate", True, dbc.Alert(GENERIC_ERROR, color="warning")
+
+    @app.callback(
+        # allow_duplicate: prepare_evaluation owns the card (a new source or model clears
+        # it); this callback fills it when the button is clicked.
+        Output(ids.ABOUT_SCORECARD, "children", allow_duplicate=True),
+        Input(ids.ABOUT_EVAL, "n_clicks"),
+        State(ids.SOURCE, "value"),
+        State(ids.MODEL, "value"),
+        prevent_initial_call=True,
+    )
+    def run_evaluation(n_clicks: Any, source: Any, model: Any) -> Any:
+        """Evaluate the model on the source and show the scorecard (user-triggered)."""
+        try:
+            return evaluation_answer(services, n_clicks, source, model)
+        except PreventUpdate:
+            raise
+        except Exception:
+            log.exception("evaluating %r on %r failed", model, source)
+            return dbc.Alert(GENERIC_ERROR, color="warning")
+
+    @app.callback(
         Output(ids.ABOUT, "is_open"),
         Input(ids.ABOUT_OPEN, "n_clicks"),
         State(ids.ABOUT, "is_open"),
@@ -1259,6 +1298,198 @@ def about_answer(services: Services, source: Any, model: Any) -> tuple:
         parts.append(html.H6("Loading notes"))
         parts.append(html.Ul([html.Li(str(r)) for r in report], className="about-list"))
     return parts
+
+
+# -- the about panel's evaluation -----------------------------------------------------
+def evaluation_section() -> html.Div:
+    """The about panel's "How well does this model do here?" section (filled by callbacks)."""
+    return html.Div(
+        [
+            html.H6("How well does this model do here?"),
+            dbc.Button(
+                "Evaluate",
+                id=ids.ABOUT_EVAL,
+                color="primary",
+                outline=True,
+                size="sm",
+                n_clicks=0,
+                disabled=True,
+                className="mb-2",
+            ),
+            dcc.Loading(html.Div(id=ids.ABOUT_SCORECARD), type="dot"),
+        ],
+        className="about-eval",
+    )
+
+
+class _NotScorable(Exception):
+    """The source or model cannot be evaluated here; the message says why."""
+
+
+def _scorable(services: Services, source: Any, model: Any) -> tuple[str, str, Fleet]:
+    """The clean source spec, model name and fleet, or :class:`_NotScorable` saying why not."""
+    try:
+        spec = clean_spec(source)
+        model_name = clean_model(model, services.model_names())
+    except ViewError as exc:
+        raise _NotScorable(f"cannot evaluate: {exc}") from None
+    try:
+        fleet = services.fleet(spec)
+    except DashboardError as exc:
+        raise _NotScorable(f"cannot evaluate: {exc}") from None
+    if fleet.n_ticks == 0:
+        raise _NotScorable("the data has no ticks yet, so there is nothing to score")
+    if not _has_ground_truth(services.source(spec), fleet.n_ticks):
+        raise _NotScorable(
+            "This data carries no ground truth (incident phases and affected servers), "
+            "so the model cannot be scored on it. Generated scenario data has them."
+        )
+    cells = fleet.n_ticks * fleet.n_servers
+    if cells > EVALUATE_MAX_CELLS:
+        raise _NotScorable(
+            f"{fleet.n_servers:,} servers × {fleet.n_ticks:,} ticks is too large to evaluate "
+            f"in the browser; run python -m dashboard.evaluate --data {spec} --model {model_name}"
+        )
+    return spec, model_name, fleet
+
+
+def _has_ground_truth(source: Any, n_ticks: int) -> bool:
+    """Whether the source's rows carry the phase and affected-server labels."""
+    try:
+        window = source.window(n_ticks - 1, n_ticks)
+    except DashboardError:
+        return False
+    return (
+        getattr(window, "phase", None) is not None
+        and getattr(window, "problem_child", None) is not None
+    )
+
+
+def evaluation_intro(services: Services, source: Any, model: Any) -> tuple[str, bool, Any]:
+    """The evaluate button's label, whether it is disabled, and the card's initial content."""
+    label = "Evaluate"
+    with contextlib.suppress(ViewError):
+        label = f"Evaluate {clean_model(model, services.model_names())} on this data"
+    try:
+        _scorable(services, source, model)
+    except _NotScorable as exc:
+        return label, True, html.P(str(exc), className="about-eval-note text-muted")
+    note = (
+        "Scores every tick of this data against its ground truth: lead times, "
+        "false alarms, precision and recall."
+    )
+    return label, False, html.P(note, className="about-eval-note text-muted")
+
+
+def evaluation_answer(services: Services, n_clicks: Any, source: Any, model: Any) -> Any:
+    """The scorecard of ``model`` on ``source``; a message when it cannot be scored.
+
+    Raises ``PreventUpdate`` unless the request is a real click: requests can be forged.
+    """
+    if isinstance(n_clicks, bool) or not isinstance(n_clicks, int) or n_clicks <= 0:
+        raise PreventUpdate
+    try:
+        spec, model_name, _ = _scorable(services, source, model)
+    except _NotScorable as exc:
+        return dbc.Alert(str(exc), color="warning", className="about-eval-note")
+    from ..evaluate import evaluate
+
+    try:
+        card = evaluate(services.source(spec), model_name, cache=services.score_cache())
+    except DashboardError as exc:
+        return dbc.Alert(f"cannot evaluate: {exc}", color="warning", className="about-eval-note")
+    return scorecard_view(card.to_dict())
+
+
+def lead_time_text(lead_s: Any) -> str:
+    """``+35 s`` ahead of the peak, ``late by 10 s``, or ``never`` when no alert fired."""
+    if isinstance(lead_s, bool) or not isinstance(lead_s, (int, float)):
+        return "never"
+    if lead_s < 0:
+        return f"late by {-lead_s:.0f} s"
+    return f"+{lead_s:.0f} s"
+
+
+def _pct(value: Any, digits: int = 0) -> str:
+    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def scorecard_view(card: dict[str, Any]) -> html.Div:
+    """A compact scorecard: the headline numbers and the affected servers' lead times."""
+    stats = [
+        ("detection rate", _pct(card.get("detection_rate"))),
+        (
+            "false alarms",
+            f"{_pct(card.get('false_alarm_share'), 1)} · "
+            f"{_num(card.get('false_alarms_per_server_hour'))}/server-h",
+        ),
+        ("precision", _pct(card.get("precision"))),
+        ("recall", _pct(card.get("recall"))),
+        ("AUROC", _num(card.get("auroc"), 3)),
+        ("top-5 coverage", _pct(card.get("top5_peak_coverage"))),
+    ]
+    parts: list = [
+        html.Dl(
+            [
+                item
+                for name, value in stats
+                for item in (html.Dt(name), html.Dd(value, className="about-eval-value"))
+            ],
+            className="about-eval-stats",
+        )
+    ]
+    affected = [a for a in card.get("affected") or [] if isinstance(a, dict)]
+    if affected:
+        rows = [
+            html.Tr(
+                [
+                    html.Td(str(a.get("server_name", "?"))),
+                    html.Td(str(a.get("profile", ""))),
+                    html.Td(
+                        lead_time_text(a.get("lead_time_s")),
+                        className="about-eval-lead"
+                        + ("" if a.get("detected") else " about-eval-missed"),
+                    ),
+                ]
+            )
+            for a in affected[:50]
+        ]
+        parts.append(
+            dbc.Table(
+                [
+                    html.Thead(html.Tr([html.Th("affected server"), html.Th(""), html.Th("lead")])),
+                    html.Tbody(rows),
+                ],
+                size="sm",
+                borderless=True,
+                className="about-eval-table",
+            )
+        )
+        if len(affected) > 50:
+            parts.append(html.P(f"… and {len(affected) - 50} more", className="text-muted small"))
+    else:
+        parts.append(html.P("No affected servers in this data.", className="text-muted small"))
+    policy = card.get("policy") or {}
+    parts.append(
+        html.P(
+            f"lead = peak start − first alert; horizon {card.get('horizon_s', 0):g} s; "
+            f"alert at ≥ {policy.get('threshold', 0):g} for {policy.get('for_s', 0):g} s",
+            className="text-muted small",
+        )
+    )
+    if card.get("reads_ground_truth"):
+        parts.append(
+            dbc.Alert(
+                "This model reads the ground truth: its scores do not measure detection.",
+                color="info",
+                className="about-eval-note",
+            )
+        )
+    return html.Div(parts, className="about-scorecard")
 
 
 def server_options(
