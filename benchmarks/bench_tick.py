@@ -34,21 +34,8 @@ WINDOW = 60
 DURATION_MIN = 10  # 120 ticks at 5 s: a full window, then 50+ steady refreshes
 
 
-def body(values: dict, store: Any, changed: list[str]) -> dict:
-    outputs = live.TICK_OUTPUTS
-    return {
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
-        "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [
-            {"id": i, "property": p, "value": values.get((i, p))} for i, p in live.TICK_INPUTS
-        ],
-        "state": [{"id": ids.VIEW, "property": "data", "value": store}],
-        "changedPropIds": changed,
-    }
-
-
 def post(client, values: dict, store: Any, changed: list[str]) -> tuple[float, bytes]:
-    payload = json.dumps(body(values, store, changed))
+    payload = json.dumps(live.tick_request(values, store, changed))
     start = time.perf_counter()
     response = client.post("/_dash-update-component", data=payload, content_type="application/json")
     elapsed = (time.perf_counter() - start) * 1000

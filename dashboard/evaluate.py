@@ -495,10 +495,7 @@ def main(argv: list[str] | None = None) -> int:
 
             write_text_atomic(args.json, card.to_json() + "\n")
             print(f"\nscorecard written to {args.json}")
-    except DashboardError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
+    except (DashboardError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

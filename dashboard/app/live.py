@@ -114,6 +114,30 @@ TICK_INPUTS = (
     (ids.STRIP, "clickData"),
     (ids.TREND, "clickData"),
 )
+
+
+def tick_request(
+    values: dict[tuple[str, str], Any] | None = None,
+    store: Any = None,
+    changed: list[str] | None = None,
+) -> dict:
+    """The body the Dash renderer POSTs for the tick callback (for benchmarks and load tests).
+
+    ``values`` maps ``(component id, property)`` to an input's value; ``store`` is the view
+    Store's data; ``changed`` lists the ``"id.property"`` that triggered the request.
+    """
+    values = values or {}
+    return {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in TICK_OUTPUTS) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in TICK_OUTPUTS],
+        "inputs": [
+            {"id": i, "property": p, "value": values.get((i, p))} for i, p in TICK_INPUTS
+        ],
+        "state": [{"id": ids.VIEW, "property": "data", "value": store}],
+        "changedPropIds": changed or [],
+    }
+
+
 _ACTION_BY_TRIGGER = {
     ids.URL: "load",
     ids.INTERVAL: "tick",
@@ -1509,4 +1533,4 @@ def server_options(
     return options
 
 
-__all__ = ["MAX_PATCH_GAP", "layout", "register_callbacks", "tick_answer"]
+__all__ = ["MAX_PATCH_GAP", "layout", "register_callbacks", "tick_answer", "tick_request"]

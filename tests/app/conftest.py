@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dashboard.app import create_app, ids, live
+from dashboard.app import create_app, live
 from dashboard.settings import Settings
 
 
@@ -48,17 +48,7 @@ def tick_body(
     changed: list[str] | None = None,
 ) -> dict:
     """A request for the tick callback, shaped the way the Dash renderer sends it."""
-    values = values or {}
-    outputs = live.TICK_OUTPUTS
-    return {
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
-        "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [
-            {"id": i, "property": p, "value": values.get((i, p))} for i, p in live.TICK_INPUTS
-        ],
-        "state": [{"id": ids.VIEW, "property": "data", "value": store}],
-        "changedPropIds": changed or [],
-    }
+    return live.tick_request(values, store, changed)
 
 
 def post_tick(client, values=None, store=None, changed=None):
