@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 
 import pytest
 from selenium.webdriver.chrome.options import Options
@@ -42,3 +43,10 @@ def _chromium_env(monkeypatch):
             f"browser tests need chromium ({CHROMIUM}) and chromedriver on PATH: "
             "apt-get install chromium chromium-driver (scripts/test.sh installs them)"
         )
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now: parallel test runs never share dash's 58050."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

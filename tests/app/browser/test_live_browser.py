@@ -12,6 +12,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.app import create_app, ids
 
+from .conftest import free_port
+
 pytestmark = pytest.mark.browser
 AFFECTED = {"web-000", "database-000", "cache-000", "ml_compute-000"}
 PROGRESS = f"#{ids.PROGRESS}"
@@ -24,7 +26,7 @@ def live_app(settings):
 
 
 def _start(dash_duo, app, query: str) -> None:
-    dash_duo.start_server(app)
+    dash_duo.start_server(app, port=free_port())
     dash_duo.wait_for_element(f"#{ids.STRIP} .heatmaplayer", timeout=20)
     dash_duo.driver.get(dash_duo.server_url + "/" + query)
     dash_duo.wait_for_element(f"#{ids.STRIP} .heatmaplayer", timeout=20)
