@@ -2,18 +2,20 @@
 
 Every write goes to a temporary file in the target's directory (same file system, so the
 final ``os.replace`` is atomic), is flushed and fsync'ed, then renamed over the target.
-On any failure the temporary file is removed and the target is left untouched.
+On any failure the temporary file is removed and the target is left untouched, and the
+error names the target (never the hidden temporary file) and why, e.g. a full disk.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .errors import OutputExistsError
+from .errors import DashboardError, OutputExistsError, WriteError
 
 TEMP_SUFFIX = ".tmp"
 
@@ -45,6 +47,31 @@ def fsync_dir(directory: str | os.PathLike[str]) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def os_reason(exc: OSError) -> str:
+    """Why an OS call failed, in words (``no space left on device``), without file names."""
+    if exc.errno == errno.ENOSPC:
+        return "no space left on device"
+    if exc.errno == errno.EDQUOT:
+        return "disk quota exceeded"
+    if exc.errno == errno.EFBIG:
+        return "file too large for this file system (or the process's file size limit)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.EROFS:
+        return "read-only file system"
+    if exc.errno is not None:
+        return os.strerror(exc.errno).lower()
+    return str(exc) or type(exc).__name__
+
+
+def check_folder(target: str | os.PathLike[str]) -> None:
+    """Refuse, naming ``target``, when the folder it would be written into does not exist."""
+    folder = Path(target).parent
+    if not folder.is_dir():
+        why = "is not a folder" if folder.exists() else "does not exist"
+        raise WriteError(f"{target}: cannot write it: the folder {folder} {why}")
 
 
 def _remove_quietly(path: Path) -> None:
@@ -95,6 +122,8 @@ def atomic_paths(
     existing targets are refused before anything is written.
     """
     targets = [Path(t) for t in targets]
+    for target in targets:
+        check_folder(target)
     if not overwrite:
         existing = [str(t) for t in targets if t.exists()]
         if existing:
@@ -102,15 +131,25 @@ def atomic_paths(
                 f"{', '.join(existing)}: already exists; refusing to overwrite it"
             )
     temps = [temp_path_for(t) for t in targets]
+    done = 0
     try:
         yield temps
         for temp, target in zip(temps, targets, strict=True):
             if not temp.exists():
-                raise FileNotFoundError(
-                    f"{target}: nothing was written to its temporary file {temp}"
-                )
+                raise WriteError(f"{target}: nothing was written for it")
         for temp, target in zip(temps, targets, strict=True):
             commit(temp, target, overwrite=overwrite)
+            done += 1
+    except DashboardError:
+        raise
+    except OSError as exc:
+        failed = targets[min(done, len(targets) - 1)]
+        kept = (
+            "the previous file is unchanged"
+            if done == 0
+            else f"{', '.join(map(str, targets[:done]))} already replaced"
+        )
+        raise WriteError(f"{failed}: cannot write it: {os_reason(exc)}; {kept}") from exc
     finally:
         for temp in temps:
             _remove_quietly(temp)

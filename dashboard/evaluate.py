@@ -481,6 +481,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         from .settings import Settings
 
+        if args.json:  # a target that cannot be written fails before the evaluation, not after
+            from .atomic import check_folder
+
+            check_folder(args.json)
         card = evaluate(
             args.data,
             args.model,

@@ -9,7 +9,6 @@ the data is built in memory (:func:`generate_table`) or streamed to disk in chun
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import math
@@ -27,7 +26,7 @@ import pyarrow.parquet as pq
 
 from . import schema
 from .argtypes import non_negative_int, positive_float, positive_int
-from .atomic import atomic_paths
+from .datasets import Cancel, DatasetWriter
 from .errors import DashboardError, OutputExistsError, ScenarioError
 from .scenario import Scenario, load_scenario
 
@@ -42,7 +41,8 @@ FILE_NAMES = {
     "parquet": "demo_dataset.parquet",
     "metadata": "demo_dataset_metadata.json",
 }
-METADATA_SCHEMA_VERSION = 1
+# 2: Parquet written with page checksums (``files.<name>.page_checksums``), sets committed whole.
+METADATA_SCHEMA_VERSION = 2
 # Parquet row groups (and generation blocks) hold whole ticks, about this many rows each.
 TARGET_ROWS_PER_GROUP = 120_000
 # Writer options pinned so that two runs write the same bytes.
@@ -55,7 +55,12 @@ PARQUET_OPTIONS: dict[str, Any] = {
     "data_page_version": "1.0",
     "store_schema": True,
     "write_page_index": False,
+    # A CRC per data page: a flipped bit is an error when the page is read, never a quiet
+    # wrong value (readers open Parquet with page_checksum_verification=True).
+    "write_page_checksum": True,
 }
+# Tick times every reader can hold: numpy/pandas nanosecond timestamps (1677-09-21 to 2262-04-11).
+_NS_LIMIT_MS = (2**63 - 1) // 1_000_000
 
 METRICS = schema.METRIC_NAMES
 _M = {name: i for i, name in enumerate(METRICS)}
@@ -127,6 +132,25 @@ def _start_time(start: datetime | str | None) -> datetime:
     return start.astimezone(timezone.utc).replace(microsecond=start.microsecond // 1000 * 1000)
 
 
+def _check_time_range(start: datetime, scenario: Scenario) -> None:
+    """Refuse a start whose ticks the readers could not hold (nanosecond timestamps)."""
+    first_ms = int(round(start.timestamp() * 1000))
+    last_ms = first_ms + int(round(scenario.tick_s * 1000)) * (scenario.n_ticks - 1)
+    low = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=-_NS_LIMIT_MS)
+    high = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=_NS_LIMIT_MS)
+    window = f"{iso_utc(low)} to {iso_utc(high)}, the times that nanosecond timestamps can hold"
+    if first_ms < -_NS_LIMIT_MS:
+        raise ScenarioError(
+            f"start: {iso_utc(start)} is before {window}", [("start", "too early")]
+        )
+    if last_ms > _NS_LIMIT_MS:
+        end = start + timedelta(milliseconds=last_ms - first_ms)
+        raise ScenarioError(
+            f"start: the dataset would run from {iso_utc(start)} to {iso_utc(end)}, outside {window}",
+            [("start", "too late")],
+        )
+
+
 # -- the plan: everything fixed per scenario, computed once ------------------
 
 
@@ -194,6 +218,7 @@ def _plan(scenario: Scenario, start: datetime | str | None = None) -> _Plan:
                 "oom": group.oom if group.oom is not None else scenario.oom,
             }
         )
+    _check_time_range(start_dt, scenario)
     return _Plan(
         scenario=scenario,
         start=start_dt,
@@ -571,7 +596,7 @@ def _dump_json(obj: Any) -> bytes:
 
 # -- writing -----------------------------------------------------------------
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, int], None]  # (ticks done, ticks in all)
 
 
 class _Bar:
@@ -603,14 +628,6 @@ class _Bar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _normalise_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
@@ -664,11 +681,22 @@ def generate_demo_dataset(
     progress: bool | Progress | None = None,
     start: datetime | str | None = None,
     scenario_dir: str | Path | None = None,
+    wait: bool | float = False,
+    cancel: Cancel = None,
 ) -> dict[str, Path]:
     """Generate a scenario's dataset into ``output_dir`` and return ``{"csv"|"parquet"|"metadata": path}``.
 
-    ``duration`` is in minutes (stretches the phases), ``tick`` in seconds. Files are written
-    atomically; an existing output raises :class:`OutputExistsError` unless ``force``.
+    ``duration`` is in minutes (stretches the phases), ``tick`` in seconds.
+
+    The files are written as one set (:class:`~dashboard.datasets.DatasetWriter`): readers
+    see the previous dataset or the new one, whole, never a mix. An existing dataset raises
+    :class:`OutputExistsError` unless ``force``. Another generation writing into the same
+    folder raises :class:`FolderBusyError`, or is waited for: ``wait=True`` (as long as it
+    takes) or a number of seconds. ``cancel`` (a :class:`threading.Event` or a callable
+    returning True to stop) is checked between blocks of ticks and raises
+    :class:`CancelledError`. File-system errors (a full disk) raise :class:`WriteError`;
+    in every failure the folder keeps what it held before.
+
     ``progress``: ``None`` shows a bar only on a terminal, ``False`` never, ``True`` always,
     or a callable ``(ticks_done, ticks_total)``.
     """
@@ -681,46 +709,35 @@ def generate_demo_dataset(
         tick=tick,
         scenario_dir=scenario_dir,
     )
-    out = Path(output_dir)
-    targets = {fmt: out / FILE_NAMES[fmt] for fmt in fmts}
-    targets["metadata"] = out / FILE_NAMES["metadata"]
-    if not force:
-        existing = [str(p) for p in targets.values() if p.exists()]
-        if existing:
-            raise OutputExistsError(
-                f"{', '.join(existing)}: already exists; use --force (force=True) to replace it"
-            )
     plan = _plan(sc, start)
-    out.mkdir(parents=True, exist_ok=True)
-    keys = list(targets)
+    out = Path(output_dir)
+    names = {key: FILE_NAMES[key] for key in (*FORMATS, "metadata")}
     bar = _Bar(plan.n_ticks, progress)
     try:
-        with atomic_paths([targets[k] for k in keys], overwrite=True) as temps:
-            tmp = dict(zip(keys, temps, strict=True))
-            _write_data(plan, tmp, bar)
-            files = {
-                targets[fmt].name: {"sha256": _sha256(tmp[fmt]), "bytes": tmp[fmt].stat().st_size}
-                for fmt in fmts
-            }
-            tmp["metadata"].write_bytes(_dump_json(build_metadata(plan, files)))
+        with DatasetWriter(out, list(names.values()), force=force, wait=wait, cancel=cancel) as w:
+            tmp = {fmt: w.path(names[fmt]) for fmt in fmts}
+            with w.guard():
+                _write_data(plan, tmp, bar, w.check_cancel)
+            files = {names[fmt]: w.record(names[fmt]) for fmt in fmts}
+            if "parquet" in fmts:
+                files[names["parquet"]]["page_checksums"] = True
+            w.write_bytes(names["metadata"], _dump_json(build_metadata(plan, files)))
+            w.commit(last=names["metadata"])
     finally:
         bar.close()
-    # A data file of a format not written this time would no longer match the metadata.
-    for fmt in FORMATS:
-        stale = out / FILE_NAMES[fmt]
-        if fmt not in fmts and stale.exists():
-            stale.unlink()
-            log.info("removed %s: it described an earlier dataset", stale)
     log.info(
         "wrote %s rows of scenario %r to %s", f"{plan.n_ticks * len(plan.names):,}", sc.name, out
     )
-    return targets
+    return {key: out / names[key] for key in (*fmts, "metadata")}
 
 
-def _write_data(plan: _Plan, tmp: dict[str, Path], bar: _Bar) -> None:
+def _write_data(
+    plan: _Plan, tmp: dict[str, Path], bar: _Bar, check_cancel: Callable[[], None]
+) -> None:
     pq_writer = csv_writer = csv_file = None
     try:
         for block in range(_n_blocks(plan)):
+            check_cancel()
             arrays = _block_arrays(plan, block)
             if "parquet" in tmp:
                 table = _table(plan, arrays)
@@ -764,9 +781,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate a reproducible incident dataset (CSV, Parquet and a metadata JSON) from a scenario.",
         epilog=(
             "Writes demo_dataset.csv, demo_dataset.parquet and demo_dataset_metadata.json into the output "
-            "directory, atomically. Same scenario and seed give byte-identical files. "
+            "directory as one set: readers see the previous dataset or the new one, never a mix. "
+            "Same scenario and seed give byte-identical files. One generation at a time writes "
+            "into a folder (.dataset.lock). "
             "Exit codes: 0 success, 2 invalid input (scenario, flags, existing output without --force), "
-            "1 other failures (e.g. disk errors)."
+            "1 other failures (another generation writing into the folder, a full disk), 130 interrupted."
         ),
     )
     parser.add_argument(
@@ -819,6 +838,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--force", action="store_true", help="replace an existing dataset in the output directory"
     )
+    parser.add_argument(
+        "--wait",
+        nargs="?",
+        type=positive_float,
+        const=math.inf,
+        default=False,
+        metavar="SECONDS",
+        help="when another generation is writing into the output directory, wait for it "
+        "(at most SECONDS when given) instead of stopping with an error",
+    )
     parser.add_argument("--list", action="store_true", help="list the available scenarios and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     return parser
@@ -858,6 +887,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress=False if args.quiet else None,
             start=args.start,
             scenario_dir=args.scenario_dir,
+            wait=True if args.wait == math.inf else args.wait,
         )
     except (ScenarioError, OutputExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -869,7 +899,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot write the dataset: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
+        print(f"interrupted; {args.output_dir} is unchanged", file=sys.stderr)
         return 130
     if not args.quiet:
         meta = json.loads(paths["metadata"].read_text(encoding="utf-8"))

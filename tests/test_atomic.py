@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
 
+from dashboard import atomic
 from dashboard.atomic import (
     atomic_path,
     atomic_paths,
@@ -14,7 +16,7 @@ from dashboard.atomic import (
     write_bytes_atomic,
     write_text_atomic,
 )
-from dashboard.errors import DashboardError, OutputExistsError
+from dashboard.errors import DashboardError, OutputExistsError, WriteError
 
 
 def _leftovers(directory):
@@ -104,7 +106,7 @@ def test_atomic_paths_failure_commits_nothing(tmp_path):
 def test_atomic_paths_refuses_missing_temp(tmp_path):
     targets = [tmp_path / "a", tmp_path / "b"]
     with (
-        pytest.raises(FileNotFoundError, match="nothing was written"),
+        pytest.raises(WriteError, match="nothing was written"),
         atomic_paths(targets) as temps,
     ):
         temps[0].write_bytes(b"a")
@@ -132,3 +134,30 @@ def test_replaced_file_is_a_new_inode(tmp_path):
         assert reader.read() == b"old"
     assert target.read_bytes() == b"new"
     assert os.stat(target).st_size == 3
+
+
+def test_missing_folder_names_the_target_not_the_temporary_file(tmp_path):
+    target = tmp_path / "missing" / "card.json"
+    with pytest.raises(WriteError) as info:
+        write_text_atomic(target, "{}")
+    message = str(info.value)
+    assert message.startswith(f"{target}: cannot write it: the folder {target.parent} does not exist")
+    assert ".tmp" not in message
+    assert isinstance(info.value, OSError)  # callers catching OSError keep working
+
+
+def test_full_disk_names_the_target_and_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "card.json"
+    target.write_bytes(b"old")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    with pytest.raises(WriteError) as info:
+        write_bytes_atomic(target, b"new")
+    assert str(info.value) == (
+        f"{target}: cannot write it: no space left on device; the previous file is unchanged"
+    )
+    assert target.read_bytes() == b"old"
+    assert _leftovers(tmp_path) == []

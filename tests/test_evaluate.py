@@ -188,6 +188,14 @@ def test_cli_prints_and_writes_json(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == [out]  # written atomically: no temporary left behind
 
 
+def test_cli_json_into_a_missing_folder_names_the_target(tmp_path, capsys):
+    target = tmp_path / "missing" / "card.json"
+    assert main(["--data", "scenario:default?seed=7", "--json", str(target)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {target}: cannot write it: the folder {target.parent} does not exist"
+    assert not (tmp_path / "missing").exists()
+
+
 def test_cli_phase_aware_is_marked(capsys):
     assert main(["--data", "scenario:default?seed=7", "--model", "phase-aware", "--horizon", "30"]) == 0
     assert "reads ground truth" in capsys.readouterr().out

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
+import threading
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from dashboard import generate, schema
-from dashboard.errors import OutputExistsError, ScenarioError
+from dashboard.datasets import LOCK_FILE
+from dashboard.errors import CancelledError, OutputExistsError, ScenarioError, WriteError
 from dashboard.generate import (
     CRITICAL,
     FILE_NAMES,
@@ -26,7 +30,9 @@ from dashboard.generate import (
     ticks_per_group,
 )
 from dashboard.scenario import load_scenario, parse_scenario
+from dashboard.sources import open_source
 
+PROJECT = Path(__file__).resolve().parents[1]
 BUNDLED = ["bad_deploy", "cascading_failure", "default", "gc_storm", "memory_leak", "traffic_spike"]
 METADATA_KEYS = {
     "schema_version",
@@ -45,6 +51,11 @@ METADATA_KEYS = {
     "columns",
     "files",
 }
+
+
+def visible(folder) -> dict[str, bytes]:
+    """The folder's files as a user lists them (hidden bookkeeping files left out)."""
+    return {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".")}
 
 
 def frame(scenario) -> tuple[pd.DataFrame, dict]:
@@ -325,14 +336,15 @@ def written(tmp_path_factory):
 def test_writes_three_files(written):
     out, paths = written
     assert set(paths) == {"csv", "parquet", "metadata"}
-    assert sorted(p.name for p in out.iterdir()) == sorted(FILE_NAMES.values())
+    # the folder's lock stays (empty, reused); nothing else is left behind
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILE_NAMES.values(), LOCK_FILE])
 
 
 def test_metadata_document(written):
     out, paths = written
     meta = json.loads(paths["metadata"].read_text())
     assert set(meta) == METADATA_KEYS
-    assert meta["schema_version"] == 1 and meta["scenario_name"] == "default" and meta["seed"] == 42
+    assert meta["schema_version"] == 2 and meta["scenario_name"] == "default" and meta["seed"] == 42
     assert (meta["n_ticks"], meta["n_servers"], meta["n_rows"]) == (60, 20, 1200)
     assert meta["tick_seconds"] == 5 and meta["duration_s"] == 300
     assert meta["start_time"] == "2025-01-01T00:00:00Z"
@@ -345,7 +357,19 @@ def test_metadata_document(written):
     for kind in ("csv", "parquet"):
         entry = meta["files"][paths[kind].name]
         data = paths[kind].read_bytes()
-        assert entry == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        record = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        assert entry == (record if kind == "csv" else {**record, "page_checksums": True})
+
+
+def test_parquet_pages_carry_checksums(written):
+    _, paths = written
+    data = bytearray(paths["parquet"].read_bytes())
+    pq.read_table(paths["parquet"], page_checksum_verification=True)  # intact: reads
+    data[len(data) // 3] ^= 0x01  # one bit in a data page
+    broken = paths["parquet"].with_name("flipped.parquet")
+    broken.write_bytes(bytes(data))
+    with pytest.raises(OSError, match="CRC checksum verification failed"):
+        pq.read_table(broken, page_checksum_verification=True)
 
 
 def test_parquet_layout_and_content(written):
@@ -427,10 +451,7 @@ def test_existing_output_needs_force(tmp_path):
 def test_force_with_fewer_formats_removes_the_stale_file(tmp_path):
     generate_demo_dataset(tmp_path, progress=False)
     generate_demo_dataset(tmp_path, seed=9, formats="parquet", force=True, progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        FILE_NAMES["parquet"],
-        FILE_NAMES["metadata"],
-    ]
+    assert sorted(visible(tmp_path)) == [FILE_NAMES["parquet"], FILE_NAMES["metadata"]]
 
 
 def test_failure_mid_write_leaves_nothing_behind(tmp_path, monkeypatch):
@@ -446,16 +467,17 @@ def test_failure_mid_write_leaves_nothing_behind(tmp_path, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(generate, "_table", failing)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(WriteError) as info:
         generate_demo_dataset(tmp_path, fleet_size=10000, duration=5, force=True, progress=False)
-    assert {
-        p.name: p.read_bytes() for p in tmp_path.iterdir()
-    } == before  # no temp files, old data intact
+    assert str(info.value) == (
+        f"{tmp_path}: cannot write the dataset: no space left on device; nothing was changed"
+    )
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # old data intact
     fresh = tmp_path / "fresh"
-    with pytest.raises(OSError):
+    with pytest.raises(WriteError):
         calls["n"] = 0
         generate_demo_dataset(fresh, fleet_size=10000, duration=5, progress=False)
-    assert list(fresh.iterdir()) == []
+    assert [p.name for p in fresh.iterdir()] == [LOCK_FILE]
 
 
 def test_progress_callback_reports_every_tick(tmp_path):
@@ -586,7 +608,7 @@ def test_cli_write_failure_exits_1(tmp_path, capsys):
     blocker.write_text("not a directory")
     assert main(["--output-dir", str(blocker / "sub"), "--quiet"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: cannot write the dataset") and "Traceback" not in err
+    assert err == f"error: {blocker / 'sub'}: cannot create the folder: not a directory\n"
 
 
 def test_cli_module_entry_point_quiet_when_piped(tmp_path):
@@ -607,3 +629,188 @@ def test_cli_module_entry_point_quiet_when_piped(tmp_path):
     assert proc.returncode == 0
     assert proc.stderr == ""  # no progress bar when stderr is not a terminal
     assert "4 servers x 60 ticks" in proc.stdout
+
+
+# -- one writer per folder, interrupted writers, full disks -----------------------------------
+
+HELD_GENERATION = """
+import sys
+from dashboard.generate import generate_demo_dataset
+
+def hold_at_first_block(done, total):
+    if done < total:
+        print("holding", flush=True)
+        sys.stdin.readline()
+
+generate_demo_dataset(
+    sys.argv[1], seed=1, fleet_size=3000, duration=5, formats="parquet",
+    progress=hold_at_first_block,
+)
+"""
+
+
+@pytest.fixture
+def held_generation(tmp_path):
+    """A generator process (seed 1) stopped half-way through writing ``tmp_path / "out"``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HELD_GENERATION, str(tmp_path / "out")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "holding", proc.stderr.read()
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(60)
+        proc.stdout.close()
+        proc.stderr.close()
+        proc.stdin.close()
+
+
+def _cli(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard.generate", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _release(proc: subprocess.Popen) -> None:
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+    assert proc.wait(120) == 0, proc.stderr.read()
+
+
+def test_cli_second_generation_into_a_busy_folder_is_refused(tmp_path, held_generation):
+    out = tmp_path / "out"
+    second = _cli("--output-dir", str(out), "--seed", "2", "--fleet-size", "4", "--quiet")
+    assert second.returncode == 1
+    assert second.stderr == (
+        f"error: {out}: another dataset is being written into this folder by process "
+        f"{held_generation.pid} since {json.loads((out / '.dataset-writer.json').read_text())['since']}; "
+        "wait for it (--wait), or write into another folder\n"
+    )
+    _release(held_generation)
+    meta = json.loads((out / FILE_NAMES["metadata"]).read_text())
+    assert meta["seed"] == 1 and meta["n_servers"] == 3000  # the first generation, whole
+
+
+def test_cli_wait_waits_then_honours_force(tmp_path, held_generation):
+    out = tmp_path / "out"
+    args = ("--output-dir", str(out), "--seed", "2", "--fleet-size", "4", "--quiet")
+    gave_up = _cli(*args, "--wait", "0.5")
+    assert gave_up.returncode == 1 and "gave up after waiting 0.5 s" in gave_up.stderr
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.generate", *args, "--wait", "--force"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _release(held_generation)
+    assert waiting.wait(120) == 0, waiting.stderr.read()
+    waiting.stdout.close()
+    waiting.stderr.close()
+    meta = json.loads((out / FILE_NAMES["metadata"]).read_text())
+    assert meta["seed"] == 2 and meta["n_servers"] == 4  # written after the first finished
+
+
+def test_leftovers_of_a_killed_generation_are_removed_by_the_next(tmp_path, held_generation):
+    out = tmp_path / "out"
+    held_generation.kill()  # kill -9 half-way through the Parquet file
+    held_generation.wait(60)
+    leftovers = [p for p in out.rglob("*") if p.is_file() and p.name != LOCK_FILE]
+    assert leftovers and all(p.relative_to(out).parts[0].startswith(".") for p in leftovers)
+    assert sum(p.stat().st_size for p in leftovers) > 0
+    assert visible(out) == {}
+    legacy = out / ".demo_dataset.parquet.0123abcd4567.tmp"  # what earlier versions left
+    legacy.write_bytes(b"x" * 4096)
+    proc = _cli("--output-dir", str(out), "--fleet-size", "4", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILE_NAMES.values(), LOCK_FILE])
+
+
+def test_cancel_stops_the_generation_and_keeps_the_old_dataset(tmp_path):
+    generate_demo_dataset(tmp_path, fleet_size=4, progress=False)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    stop = threading.Event()
+    seen = []
+
+    def progress(done, total):
+        seen.append(done)
+        stop.set()  # the user pressed "cancel" after the first block
+
+    with pytest.raises(CancelledError, match="cancelled; nothing was changed"):
+        generate_demo_dataset(
+            tmp_path, fleet_size=6000, duration=5, force=True, progress=progress, cancel=stop
+        )
+    assert seen == [20]
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+LIMITED_FILE_SIZE = """
+import resource, runpy, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+sys.argv = sys.argv[1:]
+if sys.argv[0] == "-m":
+    sys.argv = sys.argv[1:]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+else:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("entry", ["run.py", "generate"])
+def test_a_disk_that_cannot_take_the_data_gives_one_clear_message(tmp_path, entry):
+    """No more room for the files (here a file size limit; a full disk reads the same):
+    run.py and generate both say so in one line, and leave nothing behind."""
+    demo = tmp_path / "demo"
+    if entry == "run.py":
+        argv = [str(PROJECT / "run.py"), "--no-browser", "--port", "1", "--fleet-size", "2000"]
+        folder = demo / "demo-n2000"
+    else:
+        argv = ["-m", "dashboard.generate", "--output-dir", str(demo), "--fleet-size", "2000"]
+        folder = demo
+    proc = subprocess.run(
+        [sys.executable, "-c", LIMITED_FILE_SIZE, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "FLEET_DEMO_DIR": str(demo)},
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: {folder}: cannot write the dataset: file too large for this file system "
+        "(or the process's file size limit); nothing was changed"
+    )
+    assert [p.name for p in folder.rglob("*")] == [LOCK_FILE]
+
+
+def test_cli_start_the_readers_cannot_hold_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--output-dir", str(out), "--start", "2262-06-01T00:00:00Z"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: start: the dataset would run from 2262-06-01T00:00:00Z to 2262-06-01T00:04:55Z, "
+        "outside 1677-09-21T00:12:43.146Z to 2262-04-11T23:47:16.854Z, the times that "
+        "nanosecond timestamps can hold\n"
+    )
+    assert main(["--output-dir", str(out), "--start", "1600-01-01T00:00:00Z"]) == 2
+    assert "start: 1600-01-01T00:00:00Z is before 1677-09-21" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_latest_start_allowed_gives_a_dataset_the_readers_open(tmp_path):
+    paths = generate_demo_dataset(
+        tmp_path, start="2262-04-11T23:40:00Z", duration=5, progress=False
+    )
+    for kind in ("csv", "parquet"):
+        source = open_source(paths[kind], data_roots=[tmp_path])
+        assert str(source.timestamps()[-1]).startswith("2262-04-11T23:44:55")
