@@ -30,6 +30,7 @@ from pydantic import (
 
 from . import schema, settings
 from .errors import ScenarioError
+from .jsontext import DuplicateKeyError, loads_strict
 
 SCHEMA_VERSION = 1
 
@@ -638,7 +639,13 @@ def parse_scenario(
                 )
             try:
                 text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
-                obj = json.loads(text, parse_constant=_reject_constant)
+                obj = loads_strict(text, parse_constant=_reject_constant)
+            except DuplicateKeyError as exc:
+                raise ScenarioError(
+                    f"{source}: {exc.location}: {exc}; JSON readers keep only the last "
+                    "without a word, so remove the others",
+                    [(exc.location, str(exc))],
+                ) from None
             except (UnicodeDecodeError, ValueError, RecursionError) as exc:
                 raise ScenarioError(
                     f"{source}: (file): not valid JSON: {exc}",

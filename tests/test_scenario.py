@@ -401,6 +401,31 @@ def test_non_finite_json_literals_are_refused(text):
         parse_scenario(text, source="nan.json")
 
 
+def test_a_key_given_twice_is_refused_with_its_place():
+    text = (
+        '{\n  "schema_version": 1,\n  "name": "twice",\n  "duration_s": 300,\n'
+        '  "phases": [\n    {"name": "stable", "start": 0, "end": 200},\n'
+        '    {"name": "peak", "start": 200, "end": 250,\n     "end": 300}\n  ]\n}\n'
+    )
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, source="twice.json")
+    assert str(info.value) == (
+        "twice.json: phases.1.end: key 'end' appears 2 times in one object "
+        "(line 7 column 36, line 8 column 6); JSON readers keep only the last without a "
+        "word, so remove the others"
+    )
+    assert info.value.problems == [
+        ("phases.1.end", "key 'end' appears 2 times in one object (line 7 column 36, line 8 column 6)")
+    ]
+
+
+def test_a_repeated_top_level_key_is_refused_too(tmp_path):
+    path = tmp_path / "again.json"
+    path.write_text('{"schema_version": 1, "name": "a", "name": "b"}')
+    with pytest.raises(ScenarioError, match=r"again.json: name: key 'name' appears 2 times"):
+        load_scenario(path)
+
+
 @pytest.mark.parametrize(
     ("data", "words"),
     [
