@@ -122,12 +122,12 @@ def alert_states(
         above = p >= policy.threshold  # NaN compares False: "condition not met"
         holding = p >= policy.clear_threshold
     for t in range(n_ticks):
-        state, held = _step(state, held, above[t], holding[t], need_for, need_keep)
+        state, held = step_states(state, held, above[t], holding[t], need_for, need_keep)
         out[t] = state
     return out
 
 
-def _step(state, held, above, holding, need_for, need_keep):
+def step_states(state, held, above, holding, need_for, need_keep):
     """One tick of the state machine for every server (vectorised)."""
     was_normal = state == NORMAL
     was_pending = state == PENDING
@@ -208,7 +208,7 @@ def alert_states_at(
         state = np.full((k, candidates.size), NORMAL, dtype=np.int8)
         held = np.zeros((k, candidates.size), dtype=np.int64)
         for j in range(steps):
-            state, held = _step(state, held, above[j], holding[j], need_for, need_keep)
+            state, held = step_states(state, held, above[j], holding[j], need_for, need_keep)
         out[lo : lo + k][:, candidates] = state
     return out
 

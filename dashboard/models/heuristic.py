@@ -358,7 +358,7 @@ def _level(recent: np.ndarray) -> np.ndarray:
     return np.where(e > 0, e, np.float32(0.0)).astype(np.float32)
 
 
-def _attribute(evidence: np.ndarray, factors: tuple[str, ...]) -> RiskScores:
+def attribute_evidence(evidence: np.ndarray, factors: tuple[str, ...]) -> RiskScores:
     """Squash total evidence to ``1 - exp(-E)`` and split it over factors in proportion.
 
     Independent risks combine on this scale (``1 - (1 - p1)(1 - p2)``); the phase-aware

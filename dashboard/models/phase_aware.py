@@ -14,7 +14,7 @@ import numpy as np
 from .. import schema
 from ..sources.base import Window
 from .base import Parameter, RiskScores
-from .heuristic import HeuristicModel, _attribute
+from .heuristic import HeuristicModel, attribute_evidence
 
 
 class PhaseAwareModel(HeuristicModel):
@@ -62,4 +62,4 @@ class PhaseAwareModel(HeuristicModel):
         evidence = np.empty((n, len(self.factors)))
         evidence[:, :-1] = shares * total[:, None]
         evidence[:, -1] = -np.log1p(-phase_risk)
-        return _attribute(evidence, self.factors)
+        return attribute_evidence(evidence, self.factors)

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..sources.base import check_tick
-from .alerts import DEFAULT_POLICY, NORMAL, AlertPolicy, _step, alert_states_at
+from .alerts import DEFAULT_POLICY, NORMAL, AlertPolicy, alert_states_at, step_states
 from .base import RiskModel
 
 log = logging.getLogger(__name__)
@@ -266,7 +266,7 @@ class Scorer:
             p = self._entry(tick)[0]
             with np.errstate(invalid="ignore"):
                 above, holding = p >= self.policy.threshold, p >= self.policy.clear_threshold
-            state, held = _step(state, held, above, holding, *self._alert_ticks())
+            state, held = step_states(state, held, above, holding, *self._alert_ticks())
             dropped = tick - 1 - self.lookback_ticks
             if dropped >= 0:
                 with np.errstate(invalid="ignore"):
@@ -294,7 +294,7 @@ class Scorer:
                 above, holding = sub >= self.policy.threshold, sub >= self.policy.clear_threshold
             s, h = state[candidates], held[candidates]
             for j in range(sub.shape[0]):
-                s, h = _step(s, h, above[j], holding[j], *self._alert_ticks())
+                s, h = step_states(s, h, above[j], holding[j], *self._alert_ticks())
             state[candidates], held[candidates] = s, h
         return state, held
 

@@ -771,7 +771,7 @@ def build_cube(
         report,
         label,
     )
-    cube.report.extend(_timeline_notes(ticks, cube.present, cube.servers, label))
+    cube.report.extend(timeline_notes(ticks, cube.present, cube.servers, label))
     return cube
 
 
@@ -890,9 +890,10 @@ def _fmt_s(ns: float) -> str:
     return f"{ns / NS_PER_S:g}s"
 
 
-def _timeline_notes(
+def timeline_notes(
     ticks: np.ndarray, present: np.ndarray, servers: np.ndarray, label: str
 ) -> list[str]:
+    """Report lines about a timeline: gaps and irregular intervals, late and vanishing servers."""
     notes = []
     if len(ticks) > 1:
         gaps = np.diff(ticks)

@@ -37,9 +37,10 @@ import pandas as pd
 
 from .. import schema
 from ..errors import DataError
-from .cleaning import Cube, Normalized, Origin, ReadOptions, _timeline_notes, normalize
-from .files import READ_PARAMETERS, load_metadata, read_csv_frame
+from .cleaning import Cube, Normalized, Origin, ReadOptions, normalize, timeline_notes
+from .files import READ_PARAMETERS, read_csv_frame
 from .memory import CubeSource, phase_kind_codes, text_array
+from .metadata import load_metadata
 from .paths import safe_path
 
 
@@ -450,7 +451,7 @@ class FollowSource(CubeSource):
                     + ", ".join(sorted(grid.profile_clashes, key=grid.index.__getitem__))
                 )
             cube = self._cube
-            notes.extend(_timeline_notes(cube.ticks, cube.present, cube.servers, label))
+            notes.extend(timeline_notes(cube.ticks, cube.present, cube.servers, label))
         self._notes_cache = (key, notes)
         return notes
 

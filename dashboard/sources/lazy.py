@@ -47,8 +47,8 @@ from .cleaning import (
     range_of,
     unit_factor,
 )
-from .files import file_identity, load_metadata
 from .memory import CubeSource, text_array
+from .metadata import file_identity, load_metadata
 
 log = logging.getLogger(__name__)
 _CACHED_GROUPS = 8  # decoded Arrow row groups
