@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 from dash._utils import to_json
 
-from dashboard.app import create_app, figures, ids, live
+from dashboard.app import arrays, create_app, figures
+from dashboard.app.captions import PANEL_METRICS
+from dashboard.app.live import ids
+from dashboard.app.live.callbacks import tick_request
+from dashboard.app.live.render import kpi_values
+from dashboard.app.live.view import kpi_tiles
+from dashboard.app.shell import ids as shell_ids
 from dashboard.settings import Settings
 
 WINDOW = 60
@@ -35,7 +41,7 @@ DURATION_MIN = 10  # 120 ticks at 5 s: a full window, then 50+ steady refreshes
 
 
 def post(client, values: dict, store: Any, changed: list[str]) -> tuple[float, bytes]:
-    payload = json.dumps(live.tick_request(values, store, changed))
+    payload = json.dumps(tick_request(values, store, changed))
     start = time.perf_counter()
     response = client.post("/_dash-update-component", data=payload, content_type="application/json")
     elapsed = (time.perf_counter() - start) * 1000
@@ -55,7 +61,7 @@ def naive_response(app, spec: str, model: str, tick: int) -> bytes:
     scores = scorer.at(tick)
     window = source.window(tick, tick - first + 1)
     times = fleet.times[first : tick + 1]
-    top = figures.top_servers(scores.probability)
+    top = arrays.top_servers(scores.probability)
     top5 = figures.top5_figure(
         fleet.names[top], fleet.profiles[top], scores.probability[top], scores.alert[top], 0.5, "r"
     )
@@ -75,10 +81,10 @@ def naive_response(app, spec: str, model: str, tick: int) -> bytes:
     strip = figures.strip_figure(
         times, np.round(probability[:, order], 3), fleet.names[order].tolist(), "r"
     )
-    bands = {m: figures.fleet_bands(window.metric(m)) for m, _l, _f in figures.METRIC_PANELS}
+    bands = {m: arrays.fleet_bands(window.metric(m)) for m in PANEL_METRICS}
     metrics = figures.metrics_figure(times, bands, {}, "r")
-    summary = figures.kpi_summary(scores.probability, scores.alert, 0.5)
-    kpi = {f"{i}": {p: v} for (i, p), v in live.kpi_values(summary, None, "").items()}
+    summary = arrays.kpi_summary(scores.probability, scores.alert, 0.5)
+    kpi = {f"{i}": {p: v} for (i, p), v in kpi_values(kpi_tiles(summary, None, "")).items()}
     return to_json(
         {
             "multi": True,
@@ -113,7 +119,7 @@ def run(n_servers: int, steady: int, model: str) -> dict:
     search = f"?source={spec.replace('&', '%26').replace('?', '%3F')}&tick={start_tick}"
 
     # First paint (scores for the window computed on the spot).
-    first_ms, first = post(client, {(ids.URL, "search"): search}, None, [])
+    first_ms, first = post(client, {(shell_ids.URL, "search"): search}, None, [])
     store = json.loads(first)["response"][ids.VIEW]["data"]
     assert store["tick"] == start_tick, store
 
@@ -168,7 +174,7 @@ def run(n_servers: int, steady: int, model: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
-    parser.add_argument("--steady", type=int, default=40, help="refreshes measured per mode")
+    parser.add_argument("--steady", type=int, default=50, help="refreshes measured per mode")
     parser.add_argument("--model", default="heuristic")
     args = parser.parse_args(argv)
     for n in args.sizes:

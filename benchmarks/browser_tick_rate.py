@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             str(args.refresh),
             "--port",
             str(port),
+            "--no-browser",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

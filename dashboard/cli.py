@@ -1,4 +1,9 @@
-"""Command-line front ends: ``python -m dashboard PATH_OR_SPEC`` and the top-level ``run.py``."""
+"""Command-line front ends: ``python -m dashboard``, ``run.py``, ``python -m dashboard.generate``
+and ``python -m dashboard.evaluate``.
+
+The entry points read the environment here, once (:meth:`Settings.from_env`), and hand
+one :class:`~dashboard.settings.Settings` down; nothing below them reads it again.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from .argtypes import non_negative_int, port, positive_float, positive_int
 from .errors import DashboardError
@@ -20,14 +26,22 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
         help="seconds between refreshes (default: FLEET_REFRESH_SEC, else 1)",
     )
     parser.add_argument(
-        "--model", default=None, help="risk model name (default: the settings' default, heuristic)"
+        "--model", default=None, help="risk model name (default: FLEET_MODEL, else heuristic)"
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="interface to listen on (default %(default)s)"
     )
     parser.add_argument("--port", type=port, default=8050, help="port (default %(default)s)")
     parser.add_argument(
-        "--debug", action="store_true", help="Dash debug mode (never on a shared server)"
+        "--debug",
+        action="store_true",
+        default=None,
+        help="Dash debug mode (default: FLEET_DEBUG; never on a shared server)",
+    )
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="do not open a browser tab (one opens only where a graphical display exists)",
     )
 
 
@@ -48,19 +62,30 @@ def _mapping_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _check_source(spec: str, settings: Settings, columns: str | None = None, units: str | None = None) -> str:
-    """Open ``spec`` once so that a bad path or spec fails here with a clear message.
+def open_checked(
+    spec: str, settings: Settings, columns: str | None = None, units: str | None = None
+) -> tuple[str, Any]:
+    """Open ``spec`` once, so that a bad path or spec fails here with a clear message.
 
-    Returns the spec to serve: with ``columns``/``units`` given, the source's
-    canonical spec, which carries them (so they also reach the URL of the view).
+    Returns the spec to serve and the opened source, which the app then serves as it is
+    (nothing is read twice). With ``columns``/``units`` given the spec is the source's
+    canonical one, which carries them (so they also reach the URL of the view).
     """
     from .sources import open_source
 
     options = {k: v for k, v in (("columns", columns), ("units", units)) if v is not None}
-    source = open_source(spec, data_roots=settings.data_roots, **options)
+    source = open_source(spec, settings=settings, **options)
     if source.n_ticks() == 0 and not source.live:
         raise DashboardError(f"{spec}: the data has no ticks")
-    return source.spec if options else spec
+    return (source.spec if options else spec), source
+
+
+def _check_model(name: str | None) -> None:
+    if name is None:
+        return
+    from .models import get_model
+
+    get_model(name)
 
 
 def serve_main(argv: list[str] | None = None) -> int:
@@ -75,42 +100,29 @@ def serve_main(argv: list[str] | None = None) -> int:
     )
     _mapping_args(parser)
     _serve_args(parser)
-    parser.add_argument("--open", action="store_true", help="open a browser tab")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env().with_data(args.data)
     try:
-        spec = _check_source(args.data, settings, args.columns, args.units)
+        spec, source = open_checked(args.data, settings, args.columns, args.units)
         _check_model(args.model)
     except DashboardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return _serve(spec, args, settings, open_browser=args.open)
+    return _serve(spec, source, args, settings)
 
 
-def _serve(spec: str, args: argparse.Namespace, settings: Settings, *, open_browser: bool) -> int:
-    from .app import run_dashboard
+def _serve(spec: str, source: Any, args: argparse.Namespace, settings: Settings) -> int:
+    from .app.factory import create_app
+    from .app.serving import serve, served_settings
 
-    print(f"Serving {spec} on http://{args.host}:{args.port}/  (Ctrl+C to stop)")
-    run_dashboard(
-        spec,
-        refresh_sec=args.refresh or settings.refresh_sec,
-        model=args.model,
-        host=args.host,
-        port=args.port,
-        debug=args.debug,
-        open_browser=open_browser,
-        settings=settings,
+    settings = served_settings(
+        settings, refresh_sec=args.refresh, model=args.model, debug=args.debug
     )
+    app = create_app(settings.with_data(spec), sources={spec: source})
+    print(f"Serving {spec} on http://{args.host}:{args.port}/  (Ctrl+C to stop)")
+    serve(app, args.host, args.port, app.services.settings.debug, not args.no_browser)
     return 0
-
-
-def _check_model(name: str | None) -> None:
-    if name is None:
-        return
-    from .models import get_model
-
-    get_model(name)
 
 
 def demo_main(argv: list[str] | None = None) -> int:
@@ -132,7 +144,6 @@ def demo_main(argv: list[str] | None = None) -> int:
         "--data", default=None, help="serve this file or source spec instead of the demo data"
     )
     _mapping_args(parser)
-    parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     _serve_args(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -145,12 +156,12 @@ def demo_main(argv: list[str] | None = None) -> int:
         else:
             spec = str(ensure_demo_data(settings, args.duration, args.fleet_size, args.seed))
         settings = settings.with_data(spec)
-        spec = _check_source(spec, settings, args.columns, args.units)
+        spec, source = open_checked(spec, settings, args.columns, args.units)
         _check_model(args.model)
     except DashboardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return _serve(spec, args, settings, open_browser=not args.no_browser)
+    return _serve(spec, source, args, settings)
 
 
 def ensure_demo_data(
@@ -180,4 +191,25 @@ def ensure_demo_data(
     return target
 
 
-__all__ = ["demo_main", "ensure_demo_data", "serve_main"]
+def generate_main(argv: list[str] | None = None) -> int:
+    """``python -m dashboard.generate``: the generator CLI with the environment's settings."""
+    from .generate import main
+
+    return main(argv, settings=Settings.from_env())
+
+
+def evaluate_main(argv: list[str] | None = None) -> int:
+    """``python -m dashboard.evaluate``: the evaluation CLI with the environment's settings."""
+    from .evaluate import main
+
+    return main(argv, settings=Settings.from_env())
+
+
+__all__ = [
+    "demo_main",
+    "ensure_demo_data",
+    "evaluate_main",
+    "generate_main",
+    "open_checked",
+    "serve_main",
+]

@@ -25,6 +25,7 @@ from .errors import DashboardError
 from .models import RiskModel, get_model
 from .models.alerts import AlertPolicy, alert_states, is_active
 from .models.scoring import DEFAULT_LOOKBACK_TICKS, ScoreCache, Scorer
+from .settings import Settings
 
 # The AUROC label is "in an incident phase now or within the horizon". Onsets are not
 # foreseeable from a genuinely stable phase, so every tick of horizon before an onset
@@ -144,10 +145,12 @@ def evaluate(
     cache: ScoreCache | None = None,
     model_params: dict[str, Any] | None = None,
     data_roots: Any = None,
+    settings: Settings | None = None,
 ) -> Scorecard:
     """Evaluate a model on a labelled source (or a source spec such as ``scenario:default?seed=7``).
 
-    ``data_roots`` are where a spec may read files (default: the configured roots).
+    A spec is opened with ``settings`` (default ``Settings()``: data roots, scenario
+    folder); ``data_roots`` overrides their roots.
     """
     if (
         isinstance(horizon_s, bool)
@@ -169,7 +172,7 @@ def evaluate(
         from .sources import open_source
 
         spec = source_or_spec
-        source = open_source(spec, data_roots=data_roots)
+        source = open_source(spec, data_roots=data_roots, settings=settings)
     else:
         source = source_or_spec
         spec = str(getattr(source, "spec", None) or source.identity())
@@ -473,14 +476,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, settings: Settings | None = None) -> int:
+    """The evaluation CLI (``python -m dashboard.evaluate``); ``settings`` come from its caller."""
     args = build_parser().parse_args(argv)
+    settings = (settings or Settings()).with_data(args.data)
     try:
         policy = AlertPolicy(
             args.threshold, args.clear_threshold, args.for_s, args.keep_firing_for_s
         )
-        from .settings import Settings
-
         if args.json:  # a target that cannot be written fails before the evaluation, not after
             from .atomic import check_folder
 
@@ -491,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
             horizon_s=args.horizon,
             policy=policy,
             model_params=dict(args.param),
-            data_roots=Settings.from_env().with_data(args.data).data_roots,
+            settings=settings,
         )
         print(card.format())
         if args.json:
@@ -551,5 +554,5 @@ def _policy_text(policy: dict[str, float]) -> str:
     )
 
 
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+if __name__ == "__main__":  # pragma: no cover - the entry point reads the environment
+    raise SystemExit(main(settings=Settings.from_env()))

@@ -29,6 +29,7 @@ from .argtypes import non_negative_int, positive_float, positive_int
 from .datasets import Cancel, DatasetWriter
 from .errors import DashboardError, OutputExistsError, ScenarioError
 from .scenario import Scenario, load_scenario
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -796,7 +797,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scenario-dir",
         default=None,
-        help="look up scenario names here instead of the bundled scenarios/",
+        help="look up scenario names here (default: FLEET_SCENARIO_DIR, else the bundled scenarios/)",
     )
     parser.add_argument(
         "--output-dir", default=DEFAULT_OUTPUT_DIR, help="directory to write the dataset into (default: %(default)s)"
@@ -853,8 +854,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the generator CLI; returns the exit code (0 ok, 2 bad input, 1 other failure)."""
+def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
+    """Run the generator CLI; returns the exit code (0 ok, 2 bad input, 1 other failure).
+
+    Scenario names are looked up in ``--scenario-dir``, else ``settings.scenario_dir``.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -863,6 +867,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    if args.scenario_dir is None:
+        args.scenario_dir = (settings or Settings()).scenario_dir
     try:
         if args.list:
             from .scenario import list_scenarios
@@ -913,5 +919,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # the entry point reads the environment
+    sys.exit(main(settings=Settings.from_env()))

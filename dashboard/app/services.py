@@ -12,48 +12,17 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import DashboardError
 from ..settings import Settings
-from .figures import Phase, iso_times
+from .fleet import Fleet, fleet_of
 
 log = logging.getLogger(__name__)
 
 MAX_OPEN_SOURCES = 8
 DEMO_BASENAME = "demo_dataset"
-
-
-@dataclass(frozen=True)
-class Fleet:
-    """Facts about one source at one length: server axis, tick times, phases, metadata."""
-
-    spec: str
-    names: np.ndarray  # str (N,)
-    profiles: np.ndarray  # str (N,)
-    index: dict[str, int]
-    times: np.ndarray  # ISO strings (n_ticks,)
-    phases: tuple[Phase, ...]
-    metadata: dict[str, Any] | None
-    live: bool
-
-    @property
-    def n_ticks(self) -> int:
-        return int(self.times.shape[0])
-
-    @property
-    def n_servers(self) -> int:
-        return int(self.names.shape[0])
-
-    def phase_at(self, tick: int) -> Phase | None:
-        for phase in self.phases:
-            if phase.start_tick <= tick < phase.end_tick:
-                return phase
-        return None
 
 
 class _Lru:
@@ -80,24 +49,6 @@ class _Lru:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
-
-
-def phases_from_metadata(metadata: dict[str, Any] | None, n_ticks: int) -> tuple[Phase, ...]:
-    """The metadata's phase timeline as :class:`Phase` bands; malformed entries are skipped."""
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("phases"), list):
-        return ()
-    phases = []
-    for item in metadata["phases"]:
-        if not isinstance(item, dict):
-            continue
-        try:
-            start, end = int(item["start_tick"]), int(item["end_tick"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if end <= start or start >= max(n_ticks, 1):
-            continue
-        phases.append(Phase(str(item.get("name", "")), str(item.get("kind", "")), start, end))
-    return tuple(phases)
 
 
 class Services:
@@ -128,32 +79,12 @@ class Services:
             return self._pinned[spec]
         from ..sources import open_source
 
-        return self._sources.get(
-            spec, lambda: open_source(spec, data_roots=self.settings.data_roots)
-        )
+        return self._sources.get(spec, lambda: open_source(spec, settings=self.settings))
 
     def fleet(self, spec: str) -> Fleet:
         source = self.source(spec)
         n = int(source.n_ticks())
-        return self._fleets.get((spec, n), lambda: self._build_fleet(spec, source, n))
-
-    @staticmethod
-    def _build_fleet(spec: str, source, n: int) -> Fleet:
-        servers = source.servers()
-        names = servers["server_name"].astype(str).to_numpy()
-        profiles = servers["profile"].astype(str).to_numpy()
-        metadata = source.metadata()
-        times = iso_times(np.asarray(source.timestamps())[:n])
-        return Fleet(
-            spec=spec,
-            names=names,
-            profiles=profiles,
-            index={name: i for i, name in enumerate(names)},
-            times=times,
-            phases=phases_from_metadata(metadata, n),
-            metadata=metadata if isinstance(metadata, dict) else None,
-            live=bool(getattr(source, "live", False)),
-        )
+        return self._fleets.get((spec, n), lambda: fleet_of(spec, source, n))
 
     def source_options(self, current: str | None = None) -> list[dict[str, Any]]:
         """Picker entries: generated datasets, bundled scenarios, and ``current`` when it is neither."""

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..errors import DashboardError, DataError, SourceError
 from ..registry import Registry
+from ..settings import Settings
 from .base import Source, Window, check_tick
 from .paths import is_glob, parse_spec, resolve_roots, safe_path
 
@@ -120,21 +121,37 @@ def open_source(
     *,
     columns: dict[str, str] | str | None = None,
     data_roots=None,
+    settings: Settings | None = None,
     **options: Any,
 ) -> DataSource:
     """Open ``spec`` (a path or ``kind:target?options``) as a :class:`DataSource`.
 
-    ``columns`` maps file columns to schema columns; ``data_roots`` overrides the
-    configured roots; other keyword options are the kind's ``parameters`` (they win
-    over the same option in the spec string only when not both are given).
+    ``columns`` maps file columns to schema columns; ``settings`` (default:
+    ``Settings()``, the environment is not read here) give the data roots and the
+    scenario folder, ``data_roots`` overrides their roots; other keyword options are the
+    kind's ``parameters`` (they win over the same option in the spec string only when
+    not both are given).
     """
-    return DataSource(spec, columns=columns, data_roots=data_roots, **options)
+    return DataSource(spec, columns=columns, data_roots=data_roots, settings=settings, **options)
+
+
+def _accepts_settings(cls: type[Source]) -> bool:
+    """Whether a kind's ``open`` takes the settings (built-ins that need them do)."""
+    try:
+        return "settings" in inspect.signature(cls.open).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _open(
-    spec: Any, data_format: str, columns: Any, data_roots: Any, options: dict[str, Any]
+    spec: Any,
+    data_format: str,
+    columns: Any,
+    data_roots: Any,
+    options: dict[str, Any],
+    settings: Settings | None = None,
 ) -> tuple[Source, str, str]:
-    roots = resolve_roots(data_roots)
+    roots = resolve_roots(data_roots if data_roots is not None else (settings or Settings()).data_roots)
     names = SOURCES.names()
     parsed = parse_spec(spec, names)
     kind = parsed.kind
@@ -180,7 +197,8 @@ def _open(
         ):
             merged[key] = str(safe_path(value, roots))
     try:
-        src = cls.open(parsed.target, data_roots=roots, **merged)
+        extra = {"settings": settings or Settings()} if _accepts_settings(cls) else {}
+        src = cls.open(parsed.target, data_roots=roots, **extra, **merged)
     except DashboardError:
         raise
     except Exception as exc:  # a plug-in (or a parser) failed in a way nobody planned for
@@ -213,6 +231,7 @@ class DataSource:
         *,
         columns: dict[str, str] | str | None = None,
         data_roots=None,
+        settings: Settings | None = None,
         **options: Any,
     ):
         if isinstance(path_or_spec, Source):
@@ -226,7 +245,7 @@ class DataSource:
             )
         else:
             self._source, self.spec, self.kind = _open(
-                path_or_spec, data_format, columns, data_roots, options
+                path_or_spec, data_format, columns, data_roots, options, settings
             )
         self._cursor = 0
 

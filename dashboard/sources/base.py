@@ -88,7 +88,9 @@ class Source(ABC):
         ``open_source`` calls this with the configured data roots and the options
         (already checked against ``parameters``; values from a spec string arrive as
         strings). The default calls ``cls(target, **options)``; a plug-in that reads
-        local files should check them with ``dashboard.sources.paths.safe_path``.
+        local files should check them with ``dashboard.sources.paths.safe_path``. A kind
+        whose ``open`` declares a ``settings`` keyword also gets the caller's
+        :class:`~dashboard.settings.Settings` (the scenario kind reads its folder there).
         """
         return cls(target, **options)
 

@@ -72,11 +72,11 @@ def refuse_url(text: str) -> None:
 
 
 def resolve_roots(data_roots: Iterable[str | os.PathLike] | None) -> tuple[Path, ...]:
-    """The data roots as absolute, symlink-free paths (defaults from the settings)."""
+    """The data roots as absolute, symlink-free paths (None: the default settings' roots)."""
     if data_roots is None:
         from ..settings import Settings
 
-        data_roots = Settings.from_env().data_roots
+        data_roots = Settings().data_roots
     if isinstance(data_roots, (str, os.PathLike)):
         data_roots = [data_roots]
     roots = tuple(Path(os.path.expanduser(os.fspath(r))).resolve() for r in data_roots)

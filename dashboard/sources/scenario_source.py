@@ -57,6 +57,7 @@ class ScenarioSource(CubeSource):
         target: str,
         *,
         data_roots=(),
+        settings: Settings | None = None,
         seed: Any = None,
         fleet_size: Any = None,
         duration: Any = None,
@@ -75,7 +76,8 @@ class ScenarioSource(CubeSource):
         if looks_like_path:
             scenario = load_scenario(safe_path(name, data_roots))
         else:
-            scenario = load_scenario(name, scenario_dir=Settings.from_env().scenario_dir)
+            scenario_dir = (settings or Settings()).scenario_dir
+            scenario = load_scenario(name, scenario_dir=scenario_dir)
         overrides = {
             "seed": _option("seed", seed, int, 0, "an integer >= 0"),
             "fleet_size": _option("fleet_size", fleet_size, int, 1, "an integer >= 1"),

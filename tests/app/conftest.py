@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from dashboard.app import create_app, live
+from dashboard.app import create_app
+from dashboard.app.live.callbacks import tick_request
 from dashboard.settings import Settings
 
 
@@ -48,7 +49,7 @@ def tick_body(
     changed: list[str] | None = None,
 ) -> dict:
     """A request for the tick callback, shaped the way the Dash renderer sends it."""
-    return live.tick_request(values, store, changed)
+    return tick_request(values, store, changed)
 
 
 def post_tick(client, values=None, store=None, changed=None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from dash import Patch
 
+from dashboard.app import arrays, captions, fleet
 from dashboard.app import figures as fig
 
 
@@ -14,23 +15,23 @@ def _ops(patch: Patch) -> list[dict]:
 
 def test_top_servers_ranks_riskiest_first_and_nan_last():
     p = np.array([0.1, np.nan, 0.9, 0.5, 0.9, 0.2])
-    assert fig.top_servers(p, 5).tolist() == [2, 4, 3, 5, 0]
-    assert fig.top_servers(np.array([0.3]), 5).tolist() == [0]
+    assert arrays.top_servers(p, 5).tolist() == [2, 4, 3, 5, 0]
+    assert arrays.top_servers(np.array([0.3]), 5).tolist() == [0]
 
 
 def test_percent_quantises_to_uint8_and_keeps_gaps():
-    assert fig.percent(np.array([0.0, 0.504, 1.0])).tolist() == [0, 50, 100]
-    assert fig.percent(np.array([0.0, 0.5])).dtype == np.uint8
-    out = fig.percent(np.array([np.nan, 0.25]))
+    assert arrays.percent(np.array([0.0, 0.504, 1.0])).tolist() == [0, 50, 100]
+    assert arrays.percent(np.array([0.0, 0.5])).dtype == np.uint8
+    out = arrays.percent(np.array([np.nan, 0.25]))
     assert np.isnan(out[0]) and out[1] == 25
 
 
 def test_kpi_summary_health_levels():
-    healthy = fig.kpi_summary(np.array([0.1, 0.2]), np.array([0, 0]), 0.5)
+    healthy = arrays.kpi_summary(np.array([0.1, 0.2]), np.array([0, 0]), 0.5)
     assert healthy["health"] == "healthy" and healthy["at_risk"] == 0 and healthy["fleet_size"] == 2
-    degraded = fig.kpi_summary(np.array([0.6, 0.2]), np.array([1, 0]), 0.5)
+    degraded = arrays.kpi_summary(np.array([0.6, 0.2]), np.array([1, 0]), 0.5)
     assert degraded["health"] == "degraded" and degraded["at_risk"] == 1
-    critical = fig.kpi_summary(np.array([0.9, 0.2]), np.array([2, 0]), 0.5)
+    critical = arrays.kpi_summary(np.array([0.9, 0.2]), np.array([2, 0]), 0.5)
     assert (
         critical["health"] == "critical"
         and critical["firing"] == 1
@@ -55,10 +56,10 @@ def test_top5_figure_colours_by_alert_and_labels_profile():
 
 
 def test_trend_figure_has_phase_bands_and_thresholds():
-    times = fig.iso_times(
+    times = fleet.iso_times(
         np.datetime64("2025-01-01T00:00:00") + np.arange(10).astype("timedelta64[s]")
     )
-    bands = fig.phase_shapes([fig.Phase("peak", "peak", 3, 6)], times)
+    bands = fig.phase_shapes([fleet.Phase("peak", "peak", 3, 6)], times)
     f = fig.trend_figure(
         times,
         np.zeros(10),
@@ -91,12 +92,12 @@ def test_strip_rows_fold_the_rest_by_profile():
     rng = np.random.default_rng(0)
     risk = rng.random(100)
     profiles = np.array(["web", "db"] * 50)
-    own, groups = fig.strip_rows(risk, profiles, 10)
+    own, groups = arrays.strip_rows(risk, profiles, 10)
     assert len(own) == 10 and risk[own[0]] == risk.max()
     assert [g[0] for g in groups] == ["db", "web"] and sum(len(g[1]) for g in groups) == 90
-    z = fig.strip_values(np.tile(risk, (3, 1)), own, groups)
+    z = arrays.strip_values(np.tile(risk, (3, 1)), own, groups)
     assert z.shape == (3, 12) and z.dtype == np.uint8
-    labels = fig.strip_labels(np.array([f"s{i}" for i in range(100)]), own, groups)
+    labels = arrays.strip_labels(np.array([f"s{i}" for i in range(100)]), own, groups)
     assert len(labels) == 12 and labels[-1].startswith("web: 4")
 
 
@@ -112,8 +113,8 @@ def test_strip_figure_puts_time_on_x_with_one_z_row_per_tick():
 
 def test_metrics_figure_trace_order_matches_its_patch():
     times = np.array(["t0", "t1"])
-    bands = {m: (np.zeros(2), np.ones(2)) for m, _l, _f in fig.METRIC_PANELS}
-    series = {"web-000": {m: np.full(2, 3.0) for m, _l, _f in fig.METRIC_PANELS}}
+    bands = {m: (np.zeros(2), np.ones(2)) for m, _l, _f in captions.METRIC_PANELS}
+    series = {"web-000": {m: np.full(2, 3.0) for m, _l, _f in captions.METRIC_PANELS}}
     f = fig.metrics_figure(times, bands, series, "r")
     assert len(f["data"]) == 2 * 3 + 3
     assert f["data"][1]["fill"] == "tonexty" and f["data"][6]["name"] == "web-000"
@@ -127,7 +128,7 @@ def test_metrics_figure_trace_order_matches_its_patch():
 
 def test_fleet_bands_ignore_missing_values():
     values = np.array([[1, 2, 3, np.nan], [4, 5, 6, 7]], dtype=np.float32)
-    median, p95 = fig.fleet_bands(values)
+    median, p95 = arrays.fleet_bands(values)
     assert median[0] == 2 and median[1] == 5.5 and p95[1] > 6.5
 
 
@@ -152,7 +153,7 @@ def _metric_inputs(n: int = 4, error_rate: float = np.nan):
         "latency_ms": np.full((n, 3), 120.0),
         "error_rate": np.full((n, 3), error_rate),
     }
-    bands = {m: fig.fleet_bands(v) for m, v in values.items()}
+    bands = {m: arrays.fleet_bands(v) for m, v in values.items()}
     series = {"web-000": {m: v[:, 0] for m, v in values.items()}}
     return times, bands, series
 
@@ -195,7 +196,7 @@ def test_metrics_title_names_each_server_in_its_line_colour():
 def test_top5_without_scores_or_servers_says_so():
     none = np.array([np.nan, np.nan])
     f = fig.top5_figure(np.array(["a", "b"]), np.array(["w", "w"]), none, np.zeros(2), 0.5, "r")
-    assert _notes(f) == [fig.NO_SCORES_NOW] and f["layout"]["xaxis"]["range"] == [0, 1]
+    assert _notes(f) == [captions.NO_SCORES_NOW] and f["layout"]["xaxis"]["range"] == [0, 1]
     empty = np.array([], dtype=object)
     f = fig.top5_figure(empty, empty, np.zeros(0), np.zeros(0), 0.5, "r")
     assert _notes(f) == ["no servers in this source"] and f["layout"]["yaxis"]["visible"] is False
@@ -213,7 +214,7 @@ def test_trend_without_scores_says_so_over_its_fixed_axis():
     f = fig.trend_figure(
         times, nan, nan, {}, phase_bands=[], threshold=0.5, clear_threshold=0.3, uirevision="r"
     )
-    assert _notes(f) == [fig.NO_SCORES]
+    assert _notes(f) == [captions.NO_SCORES]
     scored = fig.trend_figure(
         times,
         nan,
@@ -248,7 +249,7 @@ def test_strip_without_rows_or_scores_says_so():
     f = fig.strip_figure(times, np.zeros((2, 0)), [], "r")
     assert f["data"] == [] and _notes(f) == ["no servers in this source"]
     f = fig.strip_figure(times, np.full((2, 2), np.nan), ["a", "b"], "r")
-    assert f["data"][0]["showscale"] is False and _notes(f) == [fig.NO_SCORES]
+    assert f["data"][0]["showscale"] is False and _notes(f) == [captions.NO_SCORES]
     f = fig.strip_figure(times, np.full((2, 2), 10, dtype=np.uint8), ["a", "b"], "r")
     assert f["data"][0]["showscale"] is True and _notes(f) == []
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.app import ids
+from dashboard.app.live import ids
+from dashboard.app.shell import ids as shell_ids
 
 from .conftest import tick_body
 
@@ -68,7 +69,7 @@ def test_any_worker_answers_any_tab(demo_dir, tmp_path):
                 time.sleep(0.3)
         tabs = {}
         for name, query in (("a", "?tick=3"), ("b", "?tick=30&speed=5")):
-            answer = _post(url, tick_body({(ids.URL, "search"): query}))
+            answer = _post(url, tick_body({(shell_ids.URL, "search"): query}))
             tabs[name] = answer["response"][ids.VIEW]["data"]
         seen = {"a": [tabs["a"]["tick"]], "b": [tabs["b"]["tick"]]}
         for n in range(1, 16):

@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from dash.development.base_component import Component
 
-from dashboard.app import ids
+from dashboard.app.about import ids as about_ids
+from dashboard.app.live import ids as live_ids
+from dashboard.app.shell import ids as shell_ids
 
 
 def _layout_ids(layout: Component) -> set[str]:
@@ -32,11 +35,15 @@ def test_every_callback_id_is_in_the_layout(app):
     assert seen and seen <= known, seen - known
 
 
-def test_ids_are_unique_and_prefixed():
-    values = [v for k, v in vars(ids).items() if k.isupper() and isinstance(v, str)]
-    values += [ids.kpi(t, p) for t in ids.KPI_TILES for p in ("tile", "value", "extra")]
-    assert len(values) == len(set(values))
-    assert all(v.startswith("live-") for v in values)
+@pytest.mark.parametrize(
+    ("module", "prefix"), [(shell_ids, "shell-"), (about_ids, "about-"), (live_ids, "live-")]
+)
+def test_ids_are_unique_and_prefixed_by_their_namespace(module, prefix):
+    values = [v for k, v in vars(module).items() if k.isupper() and isinstance(v, str)]
+    if module is live_ids:
+        values += [live_ids.kpi(t, p) for t in live_ids.KPI_TILES for p in ("tile", "value", "extra")]
+    assert values and len(values) == len(set(values))
+    assert all(v.startswith(prefix) for v in values)
 
 
 def test_safe_defaults(app):

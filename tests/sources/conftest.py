@@ -57,10 +57,9 @@ def fleet_frame():
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh directory that is the only data root and the working directory."""
+    """A fresh directory that is the working directory, so the default settings' data root."""
     root = tmp_path / "data"
     root.mkdir()
-    monkeypatch.setenv("FLEET_DATA_ROOTS", str(root))
     monkeypatch.chdir(root)
     return root
 

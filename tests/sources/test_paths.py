@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dashboard.errors import PathSafetyError, SourceError
+from dashboard.settings import Settings
 from dashboard.sources import open_source
 from dashboard.sources.paths import parse_spec, resolve_roots, safe_path
 
@@ -95,8 +96,12 @@ def test_extra_roots_can_be_passed(data_dir, tmp_path, fleet_frame, monkeypatch)
     other.mkdir()
     fleet_frame().to_csv(other / "m.csv", index=False)
     assert open_source(str(other / "m.csv"), data_roots=[other]).n_ticks() == 4
+    settings = Settings(data_roots=(data_dir, other))
+    assert open_source(str(other / "m.csv"), settings=settings).n_ticks() == 4
+    # The environment is read by the entry points, never by open_source itself.
     monkeypatch.setenv("FLEET_DATA_ROOTS", os.pathsep.join([str(data_dir), str(other)]))
-    assert open_source(str(other / "m.csv")).n_ticks() == 4
+    with pytest.raises(PathSafetyError, match="outside the data roots"):
+        open_source(str(other / "m.csv"))
 
 
 def test_nul_byte_and_empty_spec(data_dir):

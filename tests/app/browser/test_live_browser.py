@@ -10,7 +10,8 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard.app import create_app, ids
+from dashboard.app import create_app
+from dashboard.app.live import ids
 
 from .conftest import free_port
 
@@ -144,15 +145,15 @@ def test_live005_two_tabs_replay_independently(dash_duo, live_app):
 
 
 def test_live006_a_tick_slower_than_the_refresh_does_not_pile_up(dash_duo, live_app, monkeypatch):
-    from dashboard.app import live
+    from dashboard.app.live import callbacks
 
-    real = live.tick_answer
+    real = callbacks.tick_answer
 
     def slow(*args, **kwargs):
         time.sleep(0.9)  # three refresh periods (0.3 s): the server is the bottleneck here
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(live, "tick_answer", slow)
+    monkeypatch.setattr(callbacks, "tick_answer", slow)
     _start(dash_duo, live_app, "?tick=5")
     start = _tick_shown(dash_duo)
     _wait(dash_duo, lambda: _tick_shown(dash_duo) >= start + 4, 30, "the page stopped updating")
@@ -162,10 +163,10 @@ def test_live006_a_tick_slower_than_the_refresh_does_not_pile_up(dash_duo, live_
 def test_live007_a_lost_answer_does_not_stop_playback(dash_duo, settings, monkeypatch):
     import flask
 
-    from dashboard.app import live
+    from dashboard.app.live import layout
 
-    monkeypatch.setattr(live, "WATCHDOG_MS", 300)
-    monkeypatch.setattr(live, "WATCHDOG_STALL_MS", 1500)
+    monkeypatch.setattr(layout, "WATCHDOG_MS", 300)
+    monkeypatch.setattr(layout, "WATCHDOG_STALL_MS", 1500)
     app = create_app(replace(settings, refresh_sec=0.3))
     lost = {"count": 0}
 

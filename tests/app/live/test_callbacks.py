@@ -6,15 +6,18 @@ import json
 
 import pytest
 
-from dashboard.app import ids, live
+from dashboard.app.about import ids as about_ids
+from dashboard.app.live import callbacks, ids
+from dashboard.app.messages import GENERIC_ERROR
+from dashboard.app.shell import ids as shell_ids
 
-from .conftest import post_tick, response_value
+from ..conftest import post_tick, response_value
 
 INTERVAL = (ids.INTERVAL, "n_intervals")
 
 
 def _first_paint(client, search=""):
-    status, data = post_tick(client, {(ids.URL, "search"): search})
+    status, data = post_tick(client, {(shell_ids.URL, "search"): search})
     assert status == 200
     return data
 
@@ -96,7 +99,7 @@ def test_clicking_a_folded_strip_row_selects_nothing(client):
     _, data = post_tick(
         client, {(ids.STRIP, "clickData"): click}, store, [f"{ids.STRIP}.clickData"]
     )
-    assert _store(data)["selection"] == [] and response_value(data, ids.MESSAGE, "is_open") is None
+    assert _store(data)["selection"] == [] and response_value(data, shell_ids.MESSAGE, "is_open") is None
 
 
 def test_selecting_in_the_bars_shows_the_server_everywhere(client):
@@ -130,8 +133,8 @@ HOSTILE = [
 @pytest.mark.parametrize(
     "prop",
     [
-        (ids.SOURCE, "value"),
-        (ids.MODEL, "value"),
+        (shell_ids.SOURCE, "value"),
+        (shell_ids.MODEL, "value"),
         (ids.SPEED, "value"),
         (ids.SLIDER, "value"),
         (ids.SERVERS, "value"),
@@ -166,8 +169,8 @@ def test_a_forged_store_is_repaired(client, store):
 
 def test_a_hostile_link_is_reported_and_ignored(client):
     data = _first_paint(client, "?source=..%2F..%2Fetc%2Fpasswd&tick=abc&model=%3Cscript%3E")
-    message = response_value(data, ids.MESSAGE, "children")
-    assert "passwd" in message and response_value(data, ids.MESSAGE, "is_open") is True
+    message = response_value(data, shell_ids.MESSAGE, "children")
+    assert "passwd" in message and response_value(data, shell_ids.MESSAGE, "is_open") is True
     assert _store(data)["source"].endswith("demo_dataset.parquet")
 
 
@@ -175,11 +178,11 @@ def test_a_failing_callback_answers_with_a_message(client, app, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("secret internal detail /srv/x")
 
-    monkeypatch.setattr(live, "tick_answer", boom)
+    monkeypatch.setattr(callbacks, "tick_answer", boom)
     status, data = post_tick(client, {INTERVAL: 1}, None, [f"{ids.INTERVAL}.n_intervals"])
     assert status == 200
     body = json.dumps(data)
-    assert "secret" not in body and live.GENERIC_ERROR in body
+    assert "secret" not in body and GENERIC_ERROR in body
 
 
 def test_two_tabs_replay_independently(client):
@@ -220,11 +223,11 @@ def test_clicking_the_fleet_max_line_selects_the_riskiest_server_then(client):
 def test_picking_a_scenario_source_starts_it_from_the_beginning(client):
     store = _store(_first_paint(client, "?tick=30&server=web-000"))
     _, data = post_tick(
-        client, {(ids.SOURCE, "value"): "scenario:default"}, store, [f"{ids.SOURCE}.value"]
+        client, {(shell_ids.SOURCE, "value"): "scenario:default"}, store, [f"{shell_ids.SOURCE}.value"]
     )
     store = _store(data)
     assert store["source"] == "scenario:default" and store["tick"] == 0 and store["selection"] == []
-    options = response_value(data, ids.SOURCE, "options")
+    options = response_value(data, shell_ids.SOURCE, "options")
     assert {"scenario:default"} <= {o["value"] for o in options}
     assert any(o["label"].startswith("dataset") for o in options)
 
@@ -232,9 +235,9 @@ def test_picking_a_scenario_source_starts_it_from_the_beginning(client):
 def test_an_unopenable_source_falls_back_with_a_message(client):
     store = _store(_first_paint(client))
     _, data = post_tick(
-        client, {(ids.SOURCE, "value"): "parquet:/etc/passwd"}, store, [f"{ids.SOURCE}.value"]
+        client, {(shell_ids.SOURCE, "value"): "parquet:/etc/passwd"}, store, [f"{shell_ids.SOURCE}.value"]
     )
-    assert "cannot open" in response_value(data, ids.MESSAGE, "children")
+    assert "cannot open" in response_value(data, shell_ids.MESSAGE, "children")
     assert _store(data)["source"].endswith("demo_dataset.parquet")
 
 
@@ -245,25 +248,25 @@ def test_a_click_on_an_impossible_date_changes_nothing(client):
         client, {(ids.STRIP, "clickData"): click}, store, [f"{ids.STRIP}.clickData"]
     )
     assert status == 200 and _store(data)["tick"] == 40
-    assert live.GENERIC_ERROR not in json.dumps(data)
+    assert GENERIC_ERROR not in json.dumps(data)
 
 
 @pytest.mark.parametrize("source", HOSTILE)
 @pytest.mark.parametrize("model", ["heuristic", {"x": 1}, "<b>x</b>"])
 def test_the_about_panel_answers_hostile_input_with_a_message(client, source, model):
     body = {
-        "output": f"{ids.ABOUT_BODY}.children",
-        "outputs": {"id": ids.ABOUT_BODY, "property": "children"},
+        "output": f"{about_ids.BODY}.children",
+        "outputs": {"id": about_ids.BODY, "property": "children"},
         "inputs": [
-            {"id": ids.SOURCE, "property": "value", "value": source},
-            {"id": ids.MODEL, "property": "value", "value": model},
+            {"id": shell_ids.SOURCE, "property": "value", "value": source},
+            {"id": shell_ids.MODEL, "property": "value", "value": model},
         ],
         "state": [],
-        "changedPropIds": [f"{ids.SOURCE}.value"],
+        "changedPropIds": [f"{shell_ids.SOURCE}.value"],
     }
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200
-    assert b"Traceback" not in response.data and live.GENERIC_ERROR.encode() not in response.data
+    assert b"Traceback" not in response.data and GENERIC_ERROR.encode() not in response.data
 
 
 # -- the rolling metrics follow the riskiest server while nothing is selected -----------------

@@ -7,16 +7,19 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from dashboard.app import figures as fig
-from dashboard.app import ids, live
-from dashboard.app.services import Fleet
-from dashboard.app.state import View
+from dashboard.app.arrays import fleet_bands
+from dashboard.app.captions import METRIC_PANELS, NO_SCORES
+from dashboard.app.fleet import Fleet, iso_times
+from dashboard.app.live import ids
+from dashboard.app.live.render import full_figures, metrics_card, why_values
+from dashboard.app.live.state import View
+from dashboard.app.live.view import Frame, can_patch
 
 TICKS = 5
 
 
-def _frame(n_servers: int, probability: float) -> live.Frame:
-    times = fig.iso_times(
+def _frame(n_servers: int, probability: float) -> Frame:
+    times = iso_times(
         np.datetime64("2025-01-01T00:00:00") + np.arange(TICKS).astype("timedelta64[s]")
     )
     names = np.array([f"web-{i:03d}" for i in range(n_servers)], dtype=str)
@@ -37,9 +40,9 @@ def _frame(n_servers: int, probability: float) -> live.Frame:
         factors=("cpu", "latency"),
     )
     metrics = {
-        name: np.full((TICKS, n_servers), 40.0, np.float32) for name, _l, _f in fig.METRIC_PANELS
+        name: np.full((TICKS, n_servers), 40.0, np.float32) for name, _l, _f in METRIC_PANELS
     }
-    return live.Frame(
+    return Frame(
         fleet=fleet,
         first=0,
         tick=TICKS - 1,
@@ -59,22 +62,22 @@ def _notes(figure: dict) -> list[str]:
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize(
     "n_servers,probability,note",
-    [(0, 0.0, "no servers in this source"), (3, np.nan, fig.NO_SCORES)],
+    [(0, 0.0, "no servers in this source"), (3, np.nan, NO_SCORES)],
 )
 def test_nothing_to_draw_gives_messages_and_no_patch(n_servers, probability, note):
     frame = _frame(n_servers, probability)
     view = View("test", "heuristic", tick=TICKS - 1)
-    top5, trend, strip, metrics, _own, focus = live.full_figures(frame, view)
+    top5, trend, strip, metrics, _own, focus = full_figures(frame, view)
     assert len(_notes(top5)) == 1 and _notes(trend) == [note] and _notes(strip) == [note]
     assert focus is None  # no riskiest server to stand in for a selection
-    why = live.why_values(frame, view, True)
+    why = why_values(frame, view, True)
     assert why[(ids.WHY_SERVER, "children")] == "—"
-    assert not live._can_patch(frame)  # full figures until there is something to draw
+    assert not can_patch(frame)  # full figures until there is something to draw
 
 
 def test_no_servers_means_no_fleet_band_either():
-    median, p95 = fig.fleet_bands(np.zeros((TICKS, 0), np.float32))
+    median, p95 = fleet_bands(np.zeros((TICKS, 0), np.float32))
     assert np.isnan(median).all() and np.isnan(p95).all()
     frame = _frame(0, 0.0)
-    metrics, _focus = live._metrics_card(frame, View("test", "heuristic", tick=TICKS - 1))
+    metrics, _focus = metrics_card(frame, View("test", "heuristic", tick=TICKS - 1))
     assert "no CPU data" in _notes(metrics)

@@ -7,9 +7,10 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.app import live
+from dashboard.app.live.callbacks import TICK_INPUTS
+from dashboard.app.messages import GENERIC_ERROR
 
-from .conftest import post_tick
+from ..conftest import post_tick
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
@@ -24,7 +25,7 @@ JSON = st.recursive(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    prop=st.sampled_from(live.TICK_INPUTS),
+    prop=st.sampled_from(TICK_INPUTS),
     value=JSON,
     store=st.one_of(
         st.none(), JSON, st.fixed_dictionaries({"tick": JSON, "source": JSON, "shown_key": JSON})
@@ -35,4 +36,4 @@ def test_tick_callback_survives_any_input(client, prop, value, store):
     assert status in (200, 204)
     if data:
         body = json.dumps(data)
-        assert "Traceback" not in body and live.GENERIC_ERROR not in body
+        assert "Traceback" not in body and GENERIC_ERROR not in body

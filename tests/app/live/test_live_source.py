@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dashboard.app import create_app, ids
+from dashboard.app import create_app
+from dashboard.app.live import ids
+from dashboard.app.shell import ids as shell_ids
 
-from .conftest import post_tick, response_value
+from ..conftest import post_tick, response_value
 
 
 def _rows_by_tick(csv_text: str) -> tuple[str, list[list[str]]]:
@@ -23,7 +25,7 @@ def test_live_source_follows_its_head(demo_dir, settings, tmp_path):
     path.write_text("\n".join([header, *(r for t in ticks[:10] for r in t)]) + "\n")
     app = create_app(replace(settings, data_roots=(tmp_path,), default_source=f"follow:{path}"))
     client = app.server.test_client()
-    _, data = post_tick(client, {(ids.URL, "search"): "?tick=9"})
+    _, data = post_tick(client, {(shell_ids.URL, "search"): "?tick=9"})
     store = response_value(data, ids.VIEW, "data")
     assert store["tick"] == 9 and "live" in response_value(data, ids.PROGRESS, "children")
     _, data = post_tick(

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashboard.app import state
-from dashboard.app.state import View, ViewError
+from dashboard.app.live import state
+from dashboard.app.live.state import View
+from dashboard.app.validate import ViewError
 
 DEFAULT = View(source="scenario:default", model="heuristic")
 MODELS = ("heuristic", "phase-aware")

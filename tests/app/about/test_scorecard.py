@@ -7,7 +7,13 @@ import json
 import pytest
 from dash.exceptions import PreventUpdate
 
-from dashboard.app import create_app, ids, live
+from dashboard.app import create_app
+from dashboard.app.about import ids as about_ids
+from dashboard.app.about import view as about_view
+from dashboard.app.about.callbacks import evaluation_answer, evaluation_intro
+from dashboard.app.about.scorecard import lead_time_text
+from dashboard.app.messages import GENERIC_ERROR
+from dashboard.app.shell import ids as shell_ids
 from dashboard.settings import Settings
 
 
@@ -26,7 +32,7 @@ def unlabelled_app(tmp_path):
 
 
 def test_the_section_offers_the_button_on_labelled_data(app, settings):
-    label, disabled, note = live.evaluation_intro(
+    label, disabled, note = evaluation_intro(
         app.services, settings.default_source, "heuristic"
     )
     assert label == "Evaluate heuristic on this data" and disabled is False
@@ -36,7 +42,7 @@ def test_the_section_offers_the_button_on_labelled_data(app, settings):
 @pytest.mark.parametrize("source", [None, "scenario:default"])
 def test_a_click_shows_the_scorecard(app, settings, source):
     source = source or settings.default_source
-    card = live.evaluation_answer(app.services, 1, source, "heuristic")
+    card = evaluation_answer(app.services, 1, source, "heuristic")
     text = _text(card)
     for name in ("detection rate", "false alarms", "precision", "recall", "AUROC", "top-5"):
         assert name in text
@@ -55,7 +61,7 @@ def test_the_evaluation_reuses_the_process_score_cache(app, settings, monkeypatc
         return real(source, model, **kwargs)
 
     monkeypatch.setattr(evaluate_module, "evaluate", spy)
-    live.evaluation_answer(app.services, 1, settings.default_source, "heuristic")
+    evaluation_answer(app.services, 1, settings.default_source, "heuristic")
     assert seen["cache"] is app.services.score_cache()
 
 
@@ -64,37 +70,37 @@ def test_the_evaluation_reuses_the_process_score_cache(app, settings, monkeypatc
     [(35.0, "+35 s"), (0.0, "+0 s"), (-10.0, "late by 10 s"), (None, "never"), ("x", "never")],
 )
 def test_lead_time_text(lead, text):
-    assert live.lead_time_text(lead) == text
+    assert lead_time_text(lead) == text
 
 
 def test_unlabelled_data_says_it_cannot_be_scored(unlabelled_app):
     app, spec = unlabelled_app
-    label, disabled, note = live.evaluation_intro(app.services, spec, "heuristic")
+    label, disabled, note = evaluation_intro(app.services, spec, "heuristic")
     assert disabled is True and "no ground truth" in _text(note)
     # A click forged past the disabled button gets the same answer, not a scorecard.
-    answer = _text(live.evaluation_answer(app.services, 1, spec, "heuristic"))
+    answer = _text(evaluation_answer(app.services, 1, spec, "heuristic"))
     assert "no ground truth" in answer and "detection rate" not in answer
 
 
 def test_a_large_source_is_refused_with_the_command_to_run(app, settings, monkeypatch):
-    monkeypatch.setattr(live, "EVALUATE_MAX_CELLS", 100)
+    monkeypatch.setattr(about_view, "EVALUATE_MAX_CELLS", 100)
     source = settings.default_source
-    _, disabled, note = live.evaluation_intro(app.services, source, "heuristic")
+    _, disabled, note = evaluation_intro(app.services, source, "heuristic")
     assert disabled is True and "too large to evaluate in the browser" in _text(note)
-    answer = _text(live.evaluation_answer(app.services, 1, source, "heuristic"))
+    answer = _text(evaluation_answer(app.services, 1, source, "heuristic"))
     assert "python -m dashboard.evaluate --data" in answer and "--model heuristic" in answer
 
 
 @pytest.mark.parametrize("n_clicks", [None, 0, -1, True, "1", 1.5, [1]])
 def test_no_real_click_does_nothing(app, settings, n_clicks):
     with pytest.raises(PreventUpdate):
-        live.evaluation_answer(app.services, n_clicks, settings.default_source, "heuristic")
+        evaluation_answer(app.services, n_clicks, settings.default_source, "heuristic")
 
 
 @pytest.fixture()
 def evaluate_key(app) -> str:
     """The evaluate callback's output key (it carries allow_duplicate's suffix)."""
-    keys = [k for k, cb in app.callback_map.items() if cb["inputs"][0]["id"] == ids.ABOUT_EVAL]
+    keys = [k for k, cb in app.callback_map.items() if cb["inputs"][0]["id"] == about_ids.EVALUATE]
     assert len(keys) == 1
     return keys[0]
 
@@ -105,12 +111,12 @@ def _evaluate_body(key: str, n_clicks, source, model) -> dict:
     return {
         "output": key,
         "outputs": {"id": out_id, "property": prop},
-        "inputs": [{"id": ids.ABOUT_EVAL, "property": "n_clicks", "value": n_clicks}],
+        "inputs": [{"id": about_ids.EVALUATE, "property": "n_clicks", "value": n_clicks}],
         "state": [
-            {"id": ids.SOURCE, "property": "value", "value": source},
-            {"id": ids.MODEL, "property": "value", "value": model},
+            {"id": shell_ids.SOURCE, "property": "value", "value": source},
+            {"id": shell_ids.MODEL, "property": "value", "value": model},
         ],
-        "changedPropIds": [f"{ids.ABOUT_EVAL}.n_clicks"],
+        "changedPropIds": [f"{about_ids.EVALUATE}.n_clicks"],
     }
 
 
@@ -136,11 +142,11 @@ def test_hostile_values_get_a_message_never_a_500(client, evaluate_key, source, 
     )
     assert response.status_code == 200
     assert b"Traceback" not in response.data
-    assert live.GENERIC_ERROR.encode() not in response.data
+    assert GENERIC_ERROR.encode() not in response.data
     assert b"cannot evaluate" in response.data
 
 
 def test_the_intro_answers_hostile_values_with_a_disabled_button(app):
     for source, model in [({"x": 1}, "heuristic"), ("scenario:default", ["x"])]:
-        label, disabled, note = live.evaluation_intro(app.services, source, model)
+        label, disabled, note = evaluation_intro(app.services, source, model)
         assert disabled is True and "cannot evaluate" in _text(note)

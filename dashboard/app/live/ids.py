@@ -1,24 +1,13 @@
-"""Component ids of the app, in one place; every id of the Live tab starts with ``live-``."""
+"""Component ids of the Live tab; every one starts with ``live-``."""
 
 from __future__ import annotations
 
-# Page-level
-URL = "live-url"
-URL_SYNC = "live-url-sync"  # dummy output of the clientside callback that writes the URL
+# Playback state and pacing
 VIEW = "live-view"  # dcc.Store: this browser tab's playback state (see state.View)
+URL_SYNC = "live-url-sync"  # dummy output of the clientside callback that writes the URL
 INTERVAL = "live-interval"
 WATCHDOG = "live-watchdog"  # re-arms INTERVAL when an answer was lost
 WATCHDOG_STALL = "live-watchdog-stall"  # dcc.Store: how long without an answer counts as lost (ms)
-MESSAGE = "live-message"
-
-# Header: pickers
-SOURCE = "live-source"
-MODEL = "live-model"
-ABOUT_OPEN = "live-about-open"
-ABOUT = "live-about"
-ABOUT_BODY = "live-about-body"
-ABOUT_EVAL = "live-about-eval"  # "Evaluate <model> on this data" in the about panel
-ABOUT_SCORECARD = "live-about-scorecard"  # the evaluation's scorecard, or why there is none
 
 # Playback controls
 PLAY = "live-play"
@@ -30,7 +19,6 @@ SLIDER = "live-slider"
 CLOCK = "live-clock"  # current time
 PHASE = "live-phase"  # current phase badge
 PROGRESS = "live-progress"  # "tick 12 / 60" and the end state
-PLAYBACK_STATE = "live-playback-state"
 
 # The five graphs and their companions
 KPI = "live-kpi"
@@ -41,6 +29,10 @@ METRICS = "live-metrics"
 METRICS_SUB = "live-metrics-sub"  # the rolling metrics card's subtitle: whose lines it shows
 SERVERS = "live-servers"  # server selection dropdown
 WHY = "live-why"  # the selected server's contributions
+WHY_SERVER = "live-why-server"
+WHY_STATE = "live-why-state"
+WHY_SUB = "live-why-sub"
+WHY_GRAPH = "live-why-graph"
 
 # KPI tiles: each has a value, a detail line and a tile (whose class shows the level)
 KPI_TILES = ("health", "risk", "firing", "max", "size", "phase")
@@ -49,9 +41,3 @@ KPI_TILES = ("health", "risk", "firing", "max", "size", "phase")
 def kpi(tile: str, part: str) -> str:
     """The id of a KPI tile's ``part`` (``tile``, ``value`` or ``extra``)."""
     return f"live-kpi-{tile}-{part}"
-
-
-WHY_SERVER = "live-why-server"
-WHY_STATE = "live-why-state"
-WHY_SUB = "live-why-sub"
-WHY_GRAPH = "live-why-graph"

@@ -1,93 +1,35 @@
-"""The Live tab's view state: parsing and validating what the browser sends (Store, URL, clicks).
+"""The Live tab's view state: the playback view a browser tab keeps in its Store and URL.
 
-Every value here comes from the client and is untrusted: anyone can POST any JSON to
-``/_dash-update-component``. The functions are pure; they return clean values or raise
-:class:`ViewError` with a message fit to show the user. Nothing here imports Dash.
+Parses and validates what the browser sends (Store, URL, clicks) and moves the view
+(:func:`advance`). Pure functions; nothing here imports Dash.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from ..errors import DashboardError
+from ..validate import (
+    ViewError,
+    clean_bool,
+    clean_int,
+    clean_model,
+    clean_number,
+    clean_spec,
+    clean_text,
+    clean_tick,
+    short_repr,
+)
 
 SPEEDS = (1, 2, 5, 10)  # ticks per refresh
 WINDOW = 60  # ticks shown by the trend, the strip and the rolling metrics
 MAX_PATCH_GAP = 10  # a jump of more ticks than this repaints the figures in full
 MAX_SELECTION = 4
-MAX_TICK = 10**9
-MAX_SPEC_CHARS = 512
-MAX_NAME_CHARS = 200
 MAX_QUERY_CHARS = 4096
 CATCH_UP_REFRESHES = 3  # behind the wall clock by more refreshes than this: jump
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class ViewError(DashboardError, ValueError):
-    """A value sent by the browser is not a valid part of the view."""
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-# -- single values -------------------------------------------------------------
-def clean_text(value: Any, what: str, limit: int = MAX_NAME_CHARS) -> str:
-    """A non-empty single-line string of at most ``limit`` characters."""
-    if not isinstance(value, str):
-        raise ViewError(f"{what} must be text, got {type(value).__name__}")
-    text = value.strip()
-    if not text:
-        raise ViewError(f"{what} is empty")
-    if len(text) > limit:
-        raise ViewError(f"{what} is too long ({len(text)} characters, at most {limit})")
-    if _CONTROL.search(text):
-        raise ViewError(f"{what} contains control characters")
-    return text
-
-
-def clean_spec(value: Any) -> str:
-    """A data-source spec as typed or picked: text only; the source registry checks the rest."""
-    return clean_text(value, "the data source", MAX_SPEC_CHARS)
-
-
-def clean_model(value: Any, known: tuple[str, ...] | list[str]) -> str:
-    """A model name that is one of ``known``."""
-    name = clean_text(value, "the model")
-    if name not in known:
-        raise ViewError(f"unknown model {_short(name)}; choose one of {', '.join(known)}")
-    return name
-
-
-def clean_int(value: Any, what: str, low: int = 0, high: int = MAX_TICK) -> int:
-    """An integer in ``[low, high]``; integral floats and digit strings (from the URL) pass."""
-    if isinstance(value, bool):
-        raise ViewError(f"{what} must be a whole number, got {value!r}")
-    if isinstance(value, str):
-        text = value.strip()
-        if not re.fullmatch(r"[+-]?\d{1,10}", text):
-            raise ViewError(f"{what} must be a whole number, got {_short(value)}")
-        value = int(text)
-    if isinstance(value, float):
-        if not math.isfinite(value) or value != int(value):
-            raise ViewError(f"{what} must be a whole number, got {value!r}")
-        value = int(value)
-    if not isinstance(value, int):
-        raise ViewError(f"{what} must be a whole number, got {type(value).__name__}")
-    if not low <= value <= high:
-        raise ViewError(f"{what} must be between {low} and {high}, got {value}")
-    return value
-
-
-def clean_tick(value: Any) -> int:
-    return clean_int(value, "the tick")
 
 
 def clean_speed(value: Any) -> int:
@@ -97,16 +39,6 @@ def clean_speed(value: Any) -> int:
             f"the speed must be one of {', '.join(f'{s}x' for s in SPEEDS)}, got {speed}"
         )
     return speed
-
-
-def clean_bool(value: Any, what: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value in (0, 1) and not isinstance(value, float):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in {"0", "1", "true", "false"}:
-        return value.strip().lower() in {"1", "true"}
-    raise ViewError(f"{what} must be true or false, got {_short(value)}")
 
 
 def clean_selection(value: Any) -> tuple[str, ...]:
@@ -124,12 +56,6 @@ def clean_selection(value: Any) -> tuple[str, ...]:
     if len(out) > MAX_SELECTION:
         raise ViewError(f"select at most {MAX_SELECTION} servers, got {len(out)}")
     return tuple(out)
-
-
-def clean_number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ViewError(f"{what} must be a finite number, got {_short(value)}")
-    return float(value)
 
 
 # -- the view ------------------------------------------------------------------
@@ -346,7 +272,7 @@ def parse_click(click: Any) -> Click:
     if isinstance(x, str) and x:
         time = clean_text(x, "the clicked time", 40)
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?", time):
-            raise ViewError(f"the clicked time {_short(time)} is not a date and time")
+            raise ViewError(f"the clicked time {short_repr(time)} is not a date and time")
     return Click(server=server, time=time)
 
 

@@ -1,0 +1,80 @@
+"""The fleet risk strip: a servers x time heat map, riskiest row on top."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from dash import Patch
+
+from ..arrays import has_data
+from ..captions import NO_SCORES, NO_SERVERS
+from .style import LOWER_HEIGHT, RISK_SCALE, TIME_FORMAT, base_layout, extend, note
+
+
+def strip_figure(
+    times: np.ndarray,
+    z: np.ndarray,
+    labels: Sequence[str],
+    uirevision: str,
+    *,
+    empty_note: str | None = None,
+) -> dict:
+    """Servers x time heat map of risk in percent, riskiest row on top.
+
+    ``z`` is ``(T, R)``: one row per tick, shown transposed so time runs along x and
+    a new tick appends one z row (a 4-op patch whatever the number of servers).
+    With no rows, or no score in the window, the map gives way to a message
+    (``empty_note``, or a default) and the colour bar is hidden.
+    """
+    rows = len(labels)
+    scored = rows > 0 and has_data(z)
+    message = None if scored else empty_note or (NO_SERVERS if not rows else NO_SCORES)
+    trace = {
+        "type": "heatmap",
+        "transpose": True,
+        "x": times,
+        "y": np.asarray(labels, dtype=object),
+        "z": z,
+        "zmin": 0,
+        "zmax": 100,
+        "colorscale": RISK_SCALE,
+        "showscale": scored,
+        "colorbar": {
+            "title": {"text": "risk", "side": "right"},
+            "ticksuffix": "%",
+            "thickness": 10,
+            "len": 0.9,
+        },
+        "hovertemplate": "<b>%{y}</b><br>%{x}<br>risk %{z}%<extra></extra>",
+        "xgap": 0,
+        "ygap": 0,
+    }
+    height = LOWER_HEIGHT
+    layout = base_layout(
+        uirevision,
+        height,
+        margin={"l": 110, "r": 8, "t": 8, "b": 32},
+        # The row labels sit left of the map, clear of the first time label: keep it.
+        xaxis={"type": "date", "showgrid": False, "tickformat": TIME_FORMAT},
+        yaxis={
+            "autorange": "reversed",
+            "automargin": True,
+            "tickfont": {"size": 10},
+            "showgrid": False,
+            "dtick": 1,  # every row labelled: at most STRIP_MAX_ROWS + profiles
+            "visible": rows > 0,
+        },
+        annotations=[] if message is None else [note(message)],
+    )
+    # A heat map without rows would make plotly invent a -1..4 axis: leave the trace out.
+    return {"data": [trace] if rows else [], "layout": layout}
+
+
+def strip_patch(times: np.ndarray, z_rows: np.ndarray, n_drop: int) -> Patch:
+    patch = Patch()
+    extend(patch["data"][0]["x"], times, n_drop)
+    extend(patch["data"][0]["z"], z_rows, n_drop)
+    return patch
+
+

@@ -1,0 +1,133 @@
+"""Serving the app from Python: ``run_dashboard`` and ``LiveDashboard`` (the seed's API).
+
+>>> run_dashboard(data_path="demo_data/demo_dataset.parquet", refresh_sec=3)
+>>> LiveDashboard(open_source("scenario:gc_storm?seed=7")).run()
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import webbrowser
+from dataclasses import replace
+from typing import Any
+
+import dash
+
+from ..settings import Settings
+from .factory import create_app
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8050
+
+
+def served_settings(
+    settings: Settings | None,
+    *,
+    refresh_sec: float | None = None,
+    model: str | None = None,
+    debug: bool | None = None,
+) -> Settings:
+    """``settings`` (default: from the environment) with what the caller set explicitly.
+
+    Anything left None keeps the settings' value, so ``FLEET_REFRESH_SEC``, ``FLEET_MODEL``
+    and ``FLEET_DEBUG`` apply unless the call names its own.
+    """
+    settings = settings or Settings.from_env()
+    changes: dict[str, Any] = {}
+    if refresh_sec is not None:
+        changes["refresh_sec"] = float(refresh_sec)
+    if model:
+        changes["default_model"] = model
+    if debug is not None:
+        changes["debug"] = bool(debug)
+    return replace(settings, **changes)
+
+
+def pin_source(settings: Settings, data: Any) -> tuple[Settings, dict[str, Any] | None]:
+    """Settings serving ``data`` by default, and the opened source to pin when it is one.
+
+    ``data`` is a path or spec (its folder becomes a data root: the operator named it) or
+    an opened source (anything with a ``spec``), which the app then serves as it is.
+    """
+    if data is None or isinstance(data, (str, os.PathLike)):
+        return settings.with_data(data), None
+    spec = str(getattr(data, "spec", None) or "pinned:source")
+    return replace(settings, default_source=spec), {spec: data}
+
+
+def run_dashboard(
+    data_path: Any = None,
+    refresh_sec: float | None = None,
+    model: str | None = None,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    debug: bool | None = None,
+    open_browser: bool = False,
+    settings: Settings | None = None,
+) -> None:
+    """Serve the dashboard on ``data_path`` (a file, a source spec or an opened source;
+    default: the demo data). Blocks until interrupted."""
+    settings = served_settings(settings, refresh_sec=refresh_sec, model=model, debug=debug)
+    settings, pinned = pin_source(settings, data_path)
+    serve(create_app(settings, sources=pinned), host, port, settings.debug, open_browser)
+
+
+def serve(app: dash.Dash, host: str, port: int, debug: bool, open_browser: bool) -> None:
+    url = f"http://{host}:{port}/"
+    if open_browser and has_display():
+        threading.Timer(1.5, webbrowser.open, args=(url,)).start()
+    log.info("serving the dashboard on %s", url)
+    app.run(host=host, port=port, debug=debug)
+
+
+def has_display() -> bool:
+    """Whether a graphical browser can open here; without one, webbrowser would start a
+    console browser (lynx, w3m) in the terminal the server logs to."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class LiveDashboard:
+    """The seed's entry point: ``LiveDashboard(DataSource(path)).run()``.
+
+    ``data_source`` is an opened source (anything with a ``spec``) or a path/spec string.
+    ``refresh_sec``, ``model`` left None follow the settings (``FLEET_REFRESH_SEC``...).
+    """
+
+    def __init__(
+        self,
+        data_source: Any,
+        model: str | None = None,
+        refresh_sec: float | None = None,
+        settings: Settings | None = None,
+    ):
+        self.data_source = data_source
+        self.model = model
+        self.refresh_sec = refresh_sec
+        self._settings = settings
+
+    def create_app(self, debug: bool | None = None) -> dash.Dash:
+        settings = served_settings(
+            self._settings, refresh_sec=self.refresh_sec, model=self.model, debug=debug
+        )
+        settings, pinned = pin_source(settings, self.data_source)
+        return create_app(settings, sources=pinned)
+
+    def run(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        debug: bool | None = None,
+        open_browser: bool = False,
+    ) -> None:
+        app = self.create_app(debug)
+        serve(app, host, port, app.services.settings.debug, open_browser)
+
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "LiveDashboard", "run_dashboard", "serve"]
