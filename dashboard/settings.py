@@ -20,8 +20,17 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
-BUNDLED_SCENARIOS = PROJECT_DIR / "scenarios"
-ASSETS_DIR = PROJECT_DIR / "assets"
+
+
+def bundled_dir(name: str) -> Path:
+    """A folder the package ships: inside the package in an installed wheel (package data),
+    at the top of the repository in a checkout (and an editable install)."""
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PROJECT_DIR / name
+
+
+BUNDLED_SCENARIOS = bundled_dir("scenarios")
+ASSETS_DIR = bundled_dir("assets")
 
 DEFAULT_SEED = 42
 DEFAULT_TICK_SECONDS = 5.0
