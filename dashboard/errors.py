@@ -102,7 +102,7 @@ def listed(items, limit: int = QUOTE_LIMIT, sep: str = ", ") -> str:
     size = 0
     total = len(items) if hasattr(items, "__len__") else None
     for k, item in enumerate(items):
-        text = shorten(str(item), limit)
+        text = shorten(str(item), min(limit, 60))
         if out and size + len(sep) + len(text) > limit:
             rest = f"{total - k:,} more" if total is not None else "more"
             return sep.join(out) + f"{sep}... ({rest})"

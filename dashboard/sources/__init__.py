@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
-from ..errors import DashboardError, DataError, SourceError
+from ..errors import DashboardError, DataError, SourceError, shorten
 from ..registry import Registry
 from ..settings import Settings
 from .base import Source, Window, check_tick
@@ -204,7 +204,8 @@ def _open(
     except Exception as exc:  # a plug-in (or a parser) failed in a way nobody planned for
         log.exception("source %r failed to open %r", kind, parsed.target)
         raise DataError(
-            f"{parsed.target}: the {kind} source cannot read it: {type(exc).__name__}: {exc}"
+            f"{parsed.target}: the {kind} source cannot read it: {type(exc).__name__}: "
+            f"{shorten(str(exc))}"
         ) from exc
     if not isinstance(src, Source):
         raise SourceError(f"source kind {kind!r} returned {type(src).__name__}, not a Source")

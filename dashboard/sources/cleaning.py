@@ -15,11 +15,12 @@ Parquet: ``row``, counting from 1) and the value.
 Columns
     A mapping ``{file column: schema column}`` (``columns=`` option, a JSON file, or
     ``"host=server_name,cpu=cpu_pct"``) renames columns instead of rewriting the file.
-    Required: ``timestamp`` and at least one metric. No server column: the file is one
-    server, named by the ``server`` option or else the file's stem. A missing
-    ``profile`` reads as ``"unknown"``, a missing ``state`` as ``"online"``. Missing
-    metrics stay missing: NaN in batches and windows, never zero. Unknown columns are
-    ignored (and listed).
+    Required: ``timestamp`` and at least one metric. A file without a server column is
+    refused unless a column is mapped to ``server_name`` or the ``server`` option names
+    the one server the file holds. A missing ``profile`` reads as ``"unknown"``, a
+    missing ``state`` as ``"online"``. Missing metrics stay missing: NaN in batches and
+    windows, never zero. Unknown columns are ignored (and listed). A file with more than
+    2,000 columns is refused.
 Timestamps
     ISO 8601 strings, datetimes, or epoch numbers with ``epoch_unit=s|ms|us|ns``.
     Values with a UTC offset are converted to UTC, so a daylight-saving change in
@@ -30,7 +31,9 @@ Timestamps
     values without ``tz`` are read as UTC (reported).
 Order and duplicates
     Rows are sorted by time (stable). Duplicate ``(timestamp, server)`` rows keep the
-    last one in file order; the count is reported.
+    last one in file order; the count is reported. In a file of one server named by
+    ``server``, a repeated timestamp is a sample of its own: each row stays a tick, in
+    file order, and the count is reported.
 Intervals
     The ticks are the distinct timestamps; ``resample="30s"`` floors them to buckets
     first (the last row of a server in a bucket wins). Irregular intervals and gaps
@@ -46,6 +49,10 @@ Units
 Values
     Non-numeric text in a metric, infinities and values out of the schema's range
     (``cpu_pct`` 150, negative latency) are refused. Empty cells are missing values.
+Rows
+    CSV line endings may be ``\n``, ``\r\n`` or ``\r``. A row with fewer fields than the
+    header is refused with its line (a row cut short is not a row of missing values).
+    Messages quote at most 200 characters of the file.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ import json
 import math
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,9 +71,11 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from ..errors import DataError
+from ..errors import DataError, listed, quote
 
 NS_PER_S = 1_000_000_000
+# A metrics file has a few dozen columns; more than this is refused before any parsing.
+MAX_COLUMNS = 2_000
 _METRIC_COLUMNS = (*schema.METRIC_NAMES, schema.OOM)
 METRIC_COLUMNS = _METRIC_COLUMNS  # the numeric columns normalize reads, in order
 _THROUGHPUT = ("disk_io_mb_s", "net_in_mb_s", "net_out_mb_s")
@@ -158,7 +168,7 @@ def parse_mapping(value: Any, what: str) -> dict[str, str] | None:
                 ) from None
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise DataError(
-                    f"{what}: mapping file {text!r} is not valid JSON ({exc})"
+                    f"{what}: mapping file {quote(text)} is not valid JSON ({quote(str(exc))})"
                 ) from None
         else:
             out = {}
@@ -166,7 +176,7 @@ def parse_mapping(value: Any, what: str) -> dict[str, str] | None:
                 key, sep, val = item.partition("=")
                 if not sep or not key.strip() or not val.strip():
                     raise DataError(
-                        f"{what}: expected name=value pairs separated by commas, got {item!r}"
+                        f"{what}: expected name=value pairs separated by commas, got {quote(item)}"
                     )
                 out[key.strip()] = val.strip()
     else:
@@ -176,7 +186,7 @@ def parse_mapping(value: Any, what: str) -> dict[str, str] | None:
     if not isinstance(out, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in out.items()
     ):
-        raise DataError(f"{what}: expected an object of strings to strings, got {out!r}")
+        raise DataError(f"{what}: expected an object of strings to strings, got {quote(out)}")
     return out
 
 
@@ -198,11 +208,10 @@ class ReadOptions:
             bad = sorted({v for v in mapping.values() if v not in schema.ALL_COLUMNS})
             if bad:
                 raise DataError(
-                    f"columns: {', '.join(map(repr, bad))} is not a schema column; "
+                    f"columns: {listed(map(repr, bad))} is not a schema column; "
                     f"schema columns: {', '.join(schema.ALL_COLUMNS)}"
                 )
-            targets = list(mapping.values())
-            twice = sorted({t for t in targets if targets.count(t) > 1})
+            twice = sorted(t for t, k in Counter(mapping.values()).items() if k > 1)
             if twice:
                 raise DataError(f"columns: several file columns map to {', '.join(twice)}")
         units = parse_mapping(options.get("units"), "units")
@@ -265,6 +274,8 @@ class Normalized:
     phase: np.ndarray | None  # object str (None entries allowed)
     problem_child: np.ndarray | None  # bool
     report: list[str] = field(default_factory=list)
+    # one server named by the ``server`` option: a repeated timestamp is a sample, not a duplicate
+    single_server: bool = False
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])
@@ -284,13 +295,15 @@ def _fail(
     more = f" ({count} rows in all)" if count > 1 else ""
     tail = f"; {hint}" if hint else ""
     return DataError(
-        f"{origin.file}: column {column!r}, {origin.at(row)}: {why}: {_plain(value)!r}{more}{tail}"
+        f"{origin.file}: column {quote(column)}, {origin.at(row)}: {why}: {quote(_plain(value))}{more}{tail}"
     )
 
 
 def _apply_mapping(
     df: pd.DataFrame, origin: Origin, opts: ReadOptions, report: list[str]
 ) -> pd.DataFrame:
+    if df.shape[1] > MAX_COLUMNS:
+        raise too_many_columns(origin.file, df.shape[1])
     df.columns = [str(c).strip() for c in df.columns]
     found = list(df.columns)
     mapping = dict(opts.columns or {})
@@ -299,21 +312,21 @@ def _apply_mapping(
     for src, dst in mapping.items():
         if dst in df.columns and dst not in mapping:
             raise DataError(
-                f"{origin.file}: the mapping renames {src!r} to {dst!r}, but the file already "
-                f"has a {dst!r} column; columns found: {', '.join(found)}"
+                f"{origin.file}: the mapping renames {quote(src)} to {quote(dst)}, but the file already "
+                f"has a {quote(dst)} column; columns found: {listed(found)}"
             )
     if mapping:
         df = df.rename(columns=mapping)
         report.append(
             f"{origin.file}: columns mapped: "
-            + ", ".join(f"{k} -> {v}" for k, v in mapping.items())
+            + listed(f"{k} -> {v}" for k, v in mapping.items())
         )
     if absent:
-        report.append(f"{origin.file}: mapped columns not in the file: {', '.join(absent)}")
-    dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+        report.append(f"{origin.file}: mapped columns not in the file: {listed(absent)}")
+    dupes = sorted(c for c, k in Counter(df.columns).items() if k > 1)
     if dupes:
         raise DataError(
-            f"{origin.file}: column(s) {', '.join(dupes)} appear more than once; columns found: {', '.join(found)}"
+            f"{origin.file}: column(s) {listed(dupes)} appear more than once; columns found: {listed(found)}"
         )
     missing = [c for c in (schema.TIMESTAMP,) if c not in df.columns]
     has_metric = any(m in df.columns for m in schema.METRIC_NAMES)
@@ -323,12 +336,20 @@ def _apply_mapping(
         )
         raise DataError(
             f"{origin.file}: missing required column(s) {'; '.join(need)}; columns found: "
-            f"{', '.join(found) or 'none'}; map yours with columns={{'file column': 'schema column'}}"
+            f"{listed(found) or 'none'}; map yours with columns={{'file column': 'schema column'}}"
         )
     extra = [c for c in df.columns if c not in schema.ALL_COLUMNS]
     if extra:
-        report.append(f"{origin.file}: ignored columns: {', '.join(extra)}")
+        report.append(f"{origin.file}: ignored columns: {listed(extra)}")
     return df
+
+
+def too_many_columns(file: str, n: int, at_least: bool = False) -> DataError:
+    return DataError(
+        f"{file}: {'at least ' if at_least else ''}{n:,} columns, more than the "
+        f"{MAX_COLUMNS:,} a metrics file may have; is it a metrics table (one row per server "
+        "per tick)? Keep the columns you need"
+    )
 
 
 def _first_bad(mask: np.ndarray) -> tuple[int, int]:
@@ -558,17 +579,25 @@ def normalize(df: pd.DataFrame, origin: Origin, opts: ReadOptions) -> Normalized
     report: list[str] = []
     if len(df) == 0:
         raise DataError(
-            f"{origin.file}: the file has no data rows (columns found: {', '.join(map(str, df.columns)) or 'none'})"
+            f"{origin.file}: the file has no data rows (columns found: {listed(map(str, df.columns)) or 'none'})"
         )
     df = _apply_mapping(df, origin, opts, report)
     n = len(df)
+    single = False
     if schema.SERVER in df.columns:
         server = _strings(df[schema.SERVER], schema.SERVER, origin, allow_missing=False)
-    else:
-        name = opts.server or Path(origin.file).stem or "server"
-        server = np.full(n, name, dtype=object)
+    elif opts.server:
+        server = np.full(n, opts.server, dtype=object)
+        single = True
         report.append(
-            f"{origin.file}: no {schema.SERVER} column; all rows are one server, {name!r}"
+            f"{origin.file}: no {schema.SERVER} column; all rows are one server, {quote(opts.server)} (server=)"
+        )
+    else:
+        raise DataError(
+            f"{origin.file}: no {schema.SERVER} column, so which server each row belongs to is "
+            f"unknown; map the column that names servers (columns={{'host': '{schema.SERVER}'}}), "
+            f"or, when the whole file is one server, name it (server=web-01); columns found: "
+            f"{listed(df.columns)}"
         )
     ts = _to_utc_ns(df[schema.TIMESTAMP], server, origin, opts, report)
     profile = None
@@ -645,7 +674,7 @@ def normalize(df: pd.DataFrame, origin: Origin, opts: ReadOptions) -> Normalized
     problem_child = None
     if schema.PROBLEM_CHILD in df.columns:
         problem_child = _bools(df[schema.PROBLEM_CHILD], schema.PROBLEM_CHILD, origin)
-    return Normalized(ts, server, profile, state, metrics, phase, problem_child, report)
+    return Normalized(ts, server, profile, state, metrics, phase, problem_child, report, single)
 
 
 def range_of(name: str) -> tuple[float, float]:
@@ -685,7 +714,7 @@ def _check_range(
 class Cube:
     """A whole dataset as dense ``(T, N)`` arrays; absent cells are NaN / -1 / False."""
 
-    ticks: np.ndarray  # int64 ns UTC, (T,), strictly increasing
+    ticks: np.ndarray  # int64 ns UTC, (T,), increasing (repeats only for one server named by server=)
     servers: np.ndarray  # object str, (N,)
     profiles: np.ndarray  # object str, (N,)
     present: np.ndarray  # bool (T, N)
@@ -732,6 +761,7 @@ def concat_pieces(pieces: Sequence[Normalized]) -> Normalized:
         phase=cat(lambda p: p.phase, None, object),
         problem_child=cat(lambda p: p.problem_child, False, bool),
         report=[line for p in pieces for line in p.report],
+        single_server=all(p.single_server for p in pieces),
     )
 
 
@@ -752,7 +782,15 @@ def build_cube(
         order = np.argsort(ts, kind="stable")
         report.append(f"{label}: rows were not in time order; sorted by timestamp")
         ts = ts[order]
-    if rows > 1:
+    if data.single_server and rows > 1 and bool((ts[1:] == ts[:-1]).any()):
+        # one named server: each row is a sample, repeated timestamps included (file order)
+        starts = np.arange(rows)
+        repeats = int((ts[1:] == ts[:-1]).sum())
+        report.append(
+            f"{label}: {repeats} rows repeat the timestamp of the row before; one server "
+            "(server=), so each is kept as a tick of its own, in file order"
+        )
+    elif rows > 1:
         starts = np.concatenate(([0], np.flatnonzero(ts[1:] != ts[:-1]) + 1))
     else:
         starts = np.zeros(1, dtype=np.int64)
@@ -853,7 +891,7 @@ def _assemble(
             profiles = np.asarray(prof_rows[first_row], dtype=object)
             differ = prof_rows != profiles[codes_kept]
             if differ.any():
-                names = ", ".join(dict.fromkeys(server_names[codes_kept[differ]][:50].tolist()))
+                names = listed(dict.fromkeys(server_names[codes_kept[differ]][:50].tolist()))
                 report.append(
                     f"{label}: servers listed under several profiles keep their first one: {names}"
                 )
@@ -919,13 +957,13 @@ def timeline_notes(
         if late.size:
             notes.append(
                 f"{label}: {late.size} server(s) appear after the first tick (absent = NaN): "
-                + ", ".join(servers[late[:5]])
+                + listed(servers[late[:5]])
                 + (" ..." if late.size > 5 else "")
             )
         if gone.size:
             notes.append(
                 f"{label}: {gone.size} server(s) stop before the last tick (absent = NaN): "
-                + ", ".join(servers[gone[:5]])
+                + listed(servers[gone[:5]])
                 + (" ..." if gone.size > 5 else "")
             )
         holes = int((~present).sum())

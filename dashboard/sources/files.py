@@ -13,13 +13,23 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import schema
-from ..errors import DataError
-from .cleaning import Normalized, ReadOptions, build_cube, csv_origin, normalize, parquet_origin
+from ..errors import DataError, quote, shorten
+from .cleaning import (
+    MAX_COLUMNS,
+    Normalized,
+    ReadOptions,
+    build_cube,
+    csv_origin,
+    normalize,
+    parquet_origin,
+    too_many_columns,
+)
 from .memory import CubeSource
 from .metadata import file_identity, load_metadata
 from .paths import is_glob, safe_glob, safe_path
@@ -30,7 +40,7 @@ READ_PARAMETERS = {
     "units": "units of the file's values, e.g. net_in_mb_s=bytes/s,latency_ms=s (converted to the schema's)",
     "tz": "time zone of naive timestamps, e.g. Europe/Paris (default: UTC)",
     "resample": "floor timestamps to buckets of this width, e.g. 30s",
-    "server": "server name for a file without a server column (default: the file name)",
+    "server": "the one server of a file without a server column (such a file needs it)",
     "epoch_unit": "unit of numeric timestamps: s, ms, us or ns",
     "metadata": "JSON metadata file with ground truth (default: <name>_metadata.json or metadata.json beside the data)",
 }
@@ -62,58 +72,212 @@ def _looks_like_text(head: bytes) -> bool:
 # -- CSV ------------------------------------------------------------------------------
 
 
+MAX_HEADER_BYTES = 1 << 20  # a header line longer than this is not a metrics table's
+_BLOCK = 1 << 24  # bytes scanned at a time for line breaks and fields
+
+
 def _check_csv_file(path: Path) -> tuple[list[str], int]:
-    """The header's column names and the file's size; refuses what pandas would misread."""
+    """The header's column names and the file's size; refuses what pandas would misread.
+
+    Reads at most the first megabyte for the header and the last 64 KiB for a cut-off last
+    row, so a hostile file (one 100 MB line, 200,000 columns) is refused at once.
+    """
     size = path.stat().st_size
     if size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes); expected a CSV header and rows")
     with open(path, "rb") as fh:
-        head = fh.read(65536)
+        head = fh.read(MAX_HEADER_BYTES + 1)
         if head.startswith(PARQUET_MAGIC):
             raise DataError(f"{path}: this is a Parquet file, not CSV; open it as parquet:{path}")
-        if b"\x00" in head:
+        if b"\x00" in head[:65536]:
             raise DataError(f"{path}: not a text file (binary bytes at the start); expected CSV")
-        if not _looks_like_text(head):
+        if not _looks_like_text(head[:65536]):
             try:
-                head.decode("utf-8")
+                head[:65536].decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise DataError(
                     f"{path}: not UTF-8 text (byte {exc.start}: {head[exc.start : exc.start + 1]!r}); "
                     "save the file as UTF-8"
                 ) from None
-        first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").lstrip("\ufeff")
-        header = next(csv.reader([first]), [])
+        end = _first_break(head)
+        if end < 0 and size > MAX_HEADER_BYTES:
+            if head.count(b",") >= MAX_COLUMNS:
+                raise too_many_columns(str(path), head.count(b",") + 1, at_least=True)
+            raise DataError(
+                f"{path}: no line break in the first {MAX_HEADER_BYTES // (1 << 20)} MB: "
+                f"not a CSV header (it starts {quote(head[:80].decode('utf-8', errors='replace'))})"
+            )
+        first = head[: end if end >= 0 else len(head)].decode("utf-8", errors="replace").lstrip("\ufeff")
+        try:
+            header = next(csv.reader([first]), [])
+        except csv.Error as exc:
+            raise DataError(f"{path}: line 1 is not a CSV header: {exc}") from None
+        if len(header) > MAX_COLUMNS:
+            raise too_many_columns(str(path), len(header))
         if not any(h.strip() for h in header):
             raise DataError(f"{path}: the first line is empty; expected a CSV header")
         fh.seek(max(0, size - 65536))
         tail = fh.read()
     if not tail.endswith((b"\n", b"\r")):
-        last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
-        fields = next(csv.reader([last]), [])
+        cut = max(tail.rfind(b"\n"), tail.rfind(b"\r"))
+        last = tail[cut + 1 :].decode("utf-8", errors="replace")
+        try:
+            fields = next(csv.reader([last]), [])
+        except csv.Error:
+            fields = []
         if len(fields) < len(header) or last.count('"') % 2:
             line = _count_lines(path)
             raise DataError(
                 f"{path}: line {line} is cut off mid-row ({len(fields)} of {len(header)} fields, no final newline): "
-                f"{last[:80]!r}; the file may still be being written or was truncated"
+                f"{quote(last[:80])}; the file may still be being written or was truncated"
             )
     return header, size
 
 
-def _count_lines(path: Path) -> int:
-    n = 0
+def _first_break(data: bytes) -> int:
+    """Index of the first line break (``\\n`` or ``\\r``), -1 when there is none."""
+    breaks = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    return min(breaks) if breaks else -1
+
+
+def _blocks(path: Path):
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            n += block.count(b"\n")
+        yield from iter(lambda: fh.read(_BLOCK), b"")
+
+
+def _count_lines(path: Path) -> int:
+    """The number of the file's last line (``\\n``, ``\\r\\n`` or a lone ``\\r`` end a line)."""
+    n, prev_cr = 0, False
+    for block in _blocks(path):
+        n += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+        n -= prev_cr and block.startswith(b"\n")
+        prev_cr = block.endswith(b"\r")
     return n + 1
 
 
+def first_short_row(
+    source: Path | bytes, needed: int, first_line: int = 1, header: bool = True
+) -> tuple[int, int] | None:
+    """``(line, fields)`` of the first row of ``source`` (a file or bytes) with fewer than
+    ``needed`` fields, or None.
+
+    ``\\n``, ``\\r\\n`` and a lone ``\\r`` end a row; blank lines are skipped, as the
+    parser skips them. Lines count from ``first_line`` (a row spanning lines is named by its
+    first); with ``header`` the first row is the header and is not checked. Text without a
+    quote character is counted vectorised; text with quotes goes through :mod:`csv` (quoted
+    values may hold commas and line breaks), which is linear but slower.
+    """
+    def blocks():
+        if isinstance(source, bytes):
+            yield source
+        else:
+            yield from _blocks(source)
+
+    if any(b'"' in block for block in blocks()):
+        return _first_short_quoted(blocks(), needed, first_line, header)
+    return _first_short_plain(blocks(), needed, first_line, header)
+
+
+def _first_short_quoted(blocks, needed: int, first_line: int, header: bool):
+    stream = io.TextIOWrapper(io.BufferedReader(_BlockStream(blocks)), "utf-8", "replace", newline="")
+    rows = csv.reader(stream)
+    done = 0  # lines read so far
+    try:
+        for row in rows:
+            start, done = done, rows.line_num
+            if not row:
+                continue
+            if header:
+                header = False
+            elif len(row) < needed:
+                return first_line + start, len(row)
+    except csv.Error:
+        return None  # the parser has refused or read this file already; nothing to add
+    return None
+
+
+class _BlockStream(io.RawIOBase):
+    """Blocks of bytes as a readable binary stream."""
+
+    def __init__(self, blocks):
+        self._blocks = iter(blocks)
+        self._rest = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._rest:
+            self._rest = next(self._blocks, None)
+            if self._rest is None:
+                self._rest = b""
+                return 0
+        n = min(len(buffer), len(self._rest))
+        buffer[:n] = self._rest[:n]
+        self._rest = self._rest[n:]
+        return n
+
+
+def _first_short_plain(blocks, needed: int, first_line: int, header: bool):
+    fields, length = 1, 0  # fields and bytes so far of the row being read
+    line = row_line = first_line  # line of the next byte; line where that row began
+    skip = header
+    it = iter(blocks)
+    block, carry = next(it, b""), b""
+    while block or carry:
+        following = next(it, b"")
+        data, carry = carry + block, b""
+        if following and data.endswith(b"\r"):  # a "\r\n" may straddle two blocks
+            data, carry = data[:-1], b"\r"
+        block = following
+        if not data:
+            continue
+        a = np.frombuffer(data, dtype=np.uint8)
+        lf = a == 10
+        cr = a == 13
+        cr[:-1] &= ~lf[1:]  # the "\r" of "\r\n" is not a break of its own
+        ends = np.flatnonzero(lf | cr)
+        commas = np.flatnonzero(a == 44)
+        if ends.size == 0:
+            fields += commas.size
+            length += a.size
+            continue
+        before = np.searchsorted(commas, ends)  # commas before each row end
+        counts = np.diff(before, prepend=0) + 1
+        counts[0] += fields - 1
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        lengths = ends - starts - ((ends > starts) & (a[np.maximum(ends - 1, 0)] == 13))
+        lengths[0] += length
+        row_lines = line + np.arange(ends.size)
+        row_lines[0] = row_line
+        real = lengths > 0
+        if skip and real.any():
+            real[int(np.argmax(real))] = False
+            skip = False
+        short = np.flatnonzero(real & (counts < needed))
+        if short.size:
+            k = int(short[0])
+            return int(row_lines[k]), int(counts[k])
+        fields = 1 + commas.size - int(before[-1])
+        length = a.size - int(ends[-1]) - 1
+        line += ends.size
+        row_line = line
+    if length > 0 and not skip and fields < needed:
+        return row_line, fields
+    return None
+
+
 def read_csv_frame(
-    path: Path, opts: ReadOptions, text: str | None = None, header: list[str] | None = None
+    path: Path,
+    opts: ReadOptions,
+    text: str | None = None,
+    header: list[str] | None = None,
+    first_line: int = 2,
 ) -> pd.DataFrame:
     """The CSV as a DataFrame (types inferred; schema string columns read as text).
 
     With ``text`` and ``header`` (the follow source), parses ``text``, lines appended
-    after a header already read, instead of the file.
+    after a header already read (``text`` starts at line ``first_line``), instead of the file.
     """
     if header is None:
         header, _ = _check_csv_file(path)
@@ -136,11 +300,38 @@ def read_csv_frame(
             f"{path}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r})"
         ) from None
     except (pd.errors.ParserError, ValueError, OSError, MemoryError) as exc:
-        raise DataError(f"{path}: cannot parse as CSV: {str(exc).strip()}") from None
+        raise DataError(f"{path}: cannot parse as CSV: {shorten(str(exc).strip())}") from None
+    _refuse_short_rows(path, frame, header, text, first_line)
     unnamed = [c for c in frame.columns if str(c).startswith("Unnamed:")]
     if unnamed and frame[unnamed].isna().all().all():
         frame = frame.drop(columns=unnamed)  # trailing commas
     return frame
+
+
+def _refuse_short_rows(
+    path: Path, frame: pd.DataFrame, header: list[str], text: str | None, first_line: int
+) -> None:
+    """Refuse a row with fewer fields than the header (pandas would fill it with missing values).
+
+    Only a row that lacks the last named column can be short, so the file is scanned only
+    when that column has a missing value.
+    """
+    named = [k for k, h in enumerate(header) if h.strip()]
+    if not named or named[-1] >= frame.shape[1] or len(frame) == 0:
+        return
+    needed = named[-1] + 1
+    if not frame.iloc[:, named[-1]].isna().any():
+        return
+    if text is not None:
+        found = first_short_row(text.encode("utf-8"), needed, first_line, header=False)
+    else:
+        found = first_short_row(path, needed)
+    if found is not None:
+        line, fields = found
+        raise DataError(
+            f"{path}: line {line} has {fields} of the header's {len(header)} fields; a row cut "
+            "short is not a row of missing values: complete it or remove it"
+        )
 
 
 class CSVSource(CubeSource):
@@ -192,9 +383,12 @@ def check_parquet_file(path: Path) -> pq.ParquetFile:
             f"{path}: truncated Parquet file (no footer at the end, {size} bytes); was it fully written?"
         )
     try:
-        return pq.ParquetFile(path)
+        pf = pq.ParquetFile(path)
     except (pa.ArrowException, OSError, ValueError, IndexError) as exc:
-        raise DataError(f"{path}: corrupt Parquet file: {exc}") from None
+        raise DataError(f"{path}: corrupt Parquet file: {shorten(str(exc))}") from None
+    if pf.metadata.num_columns > MAX_COLUMNS:
+        raise too_many_columns(str(path), pf.metadata.num_columns)
+    return pf
 
 
 def read_parquet_frame(path: Path, pf: pq.ParquetFile | None = None) -> pd.DataFrame:
@@ -203,7 +397,9 @@ def read_parquet_frame(path: Path, pf: pq.ParquetFile | None = None) -> pd.DataF
         table = pf.read(use_threads=True)
         return table.to_pandas()
     except (pa.ArrowException, OSError, ValueError, IndexError, MemoryError) as exc:
-        raise DataError(f"{path}: corrupt Parquet file (while reading rows): {exc}") from None
+        raise DataError(
+            f"{path}: corrupt Parquet file (while reading rows): {shorten(str(exc))}"
+        ) from None
 
 
 class ParquetSource(CubeSource):

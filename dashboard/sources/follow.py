@@ -37,8 +37,17 @@ import pandas as pd
 
 from .. import schema
 from ..errors import DataError
-from .cleaning import Cube, Normalized, Origin, ReadOptions, normalize, timeline_notes
-from .files import READ_PARAMETERS, read_csv_frame
+from .cleaning import (
+    MAX_COLUMNS,
+    Cube,
+    Normalized,
+    Origin,
+    ReadOptions,
+    normalize,
+    timeline_notes,
+    too_many_columns,
+)
+from .files import MAX_HEADER_BYTES, READ_PARAMETERS, read_csv_frame
 from .memory import CubeSource, phase_kind_codes, text_array
 from .metadata import load_metadata
 from .paths import safe_path
@@ -315,6 +324,7 @@ class FollowSource(CubeSource):
 
     def _restart(self) -> None:
         self._header: list[str] | None = None
+        self._eol = b"\n"  # what ends a line: b"\r" in a file with lone-CR line endings
         self._offset = 0  # bytes consumed: whole lines only
         self._tail = b""  # the last bytes consumed, to notice a file rewritten in place
         self._lines = 0  # lines consumed (the header included)
@@ -360,7 +370,19 @@ class FollowSource(CubeSource):
                     self._inode = inode
             fh.seek(self._offset)
             chunk = fh.read(st.st_size - self._offset)
-        end = chunk.rfind(b"\n")
+        if self._header is None:
+            # Lines end with "\n" or "\r\n", or with a lone "\r" (old Mac files): the header says.
+            brk = min((i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0), default=-1)
+            if brk < 0 or brk == len(chunk) - 1 and chunk.endswith(b"\r"):
+                if len(chunk) > MAX_HEADER_BYTES:
+                    raise DataError(
+                        f"{self.path}: no line break in the first {MAX_HEADER_BYTES // (1 << 20)} MB: "
+                        "not a CSV header"
+                    )
+                return  # the header is still being written
+            lone_cr = chunk[brk : brk + 1] == b"\r" and chunk[brk + 1 : brk + 2] != b"\n"
+            self._eol = b"\r" if lone_cr else b"\n"
+        end = chunk.rfind(self._eol)
         if end < 0:
             return  # a line still being written
         chunk = chunk[: end + 1]
@@ -371,10 +393,15 @@ class FollowSource(CubeSource):
                 f"{self.path}: not UTF-8 text near byte {self._offset + exc.start}"
             ) from None
         first_line = self._lines + 1
-        consumed_lines = chunk.count(b"\n")
+        consumed_lines = chunk.count(self._eol)
         if self._header is None:
-            header_line, _, text = text.partition("\n")
-            self._header = next(csv.reader([header_line.lstrip("\ufeff")]), [])
+            header_line, _, text = text.partition(self._eol.decode())
+            try:
+                self._header = next(csv.reader([header_line.rstrip("\r").lstrip("\ufeff")]), [])
+            except csv.Error as exc:
+                raise DataError(f"{self.path}: line 1 is not a CSV header: {exc}") from None
+            if len(self._header) > MAX_COLUMNS:
+                raise too_many_columns(str(self.path), len(self._header))
             first_line += 1
             if not any(h.strip() for h in self._header):
                 raise DataError(f"{self.path}: line 1 is empty; expected a CSV header")
@@ -384,7 +411,9 @@ class FollowSource(CubeSource):
         if not text.strip():
             return
         try:
-            frame = read_csv_frame(self.path, self._opts, text=text, header=self._header)
+            frame = read_csv_frame(
+                self.path, self._opts, text=text, header=self._header, first_line=first_line
+            )
             piece = normalize(frame, Origin(str(self.path), first_line, "line"), self._opts)
         except DataError as exc:
             if initial and self._grid.t == 0:

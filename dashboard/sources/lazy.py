@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .. import schema
-from ..errors import DataError
+from ..errors import DataError, shorten
 from .base import Source, Window, check_tick
 from .cleaning import (
     METRIC_COLUMNS,
@@ -106,7 +106,7 @@ def _true_flags(column: pa.Array) -> np.ndarray:
 
 
 def _wrap(path: Path, what: str, exc: Exception) -> DataError:
-    return DataError(f"{path}: corrupt Parquet file ({what}): {exc}")
+    return DataError(f"{path}: corrupt Parquet file ({what}): {shorten(str(exc))}")
 
 
 class LazyParquetSource(Source):

@@ -309,3 +309,25 @@ def test_windows_stay_consistent_while_another_thread_appends(data_dir):
         reader.join()
     assert not problems
     assert src.n_ticks() == 60 and len(src.servers()) == 8
+
+
+def test_a_short_appended_row_is_skipped_and_named_by_its_line(data_dir):
+    path = data_dir / "live.csv"
+    path.write_text(HEADER + _tick(0))
+    src = open_source("follow:live.csv")
+    _append(path, "2024-01-01T00:00:05Z,a\n")
+    assert src.n_ticks() == 1
+    assert "line 4 has 2 of the header's 3 fields" in src.source.last_error
+    _append(path, _tick(2))
+    assert src.n_ticks() == 2
+
+
+def test_a_file_with_lone_cr_line_endings_is_followed(data_dir):
+    path = data_dir / "live.csv"
+    path.write_bytes((HEADER + _tick(0)).replace("\n", "\r").encode())
+    src = open_source("follow:live.csv")
+    assert src.n_ticks() == 1 and src.servers()[schema.SERVER].tolist() == ["a", "b"]
+    with open(path, "ab") as fh:
+        fh.write(_tick(1).replace("\n", "\r").encode())
+    assert src.n_ticks() == 2
+    assert src.batch(1)["cpu_pct"].tolist() == [1.0, 1.0]

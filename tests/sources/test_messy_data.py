@@ -72,17 +72,49 @@ def test_mapping_onto_a_non_schema_column_is_refused(data_dir):
         open_source("raw.csv", columns={"cpu": "cpu_pct", "host": "cpu_pct"})
 
 
-def test_file_without_a_server_column_is_one_server(data_dir):
+def test_file_without_a_server_column_needs_one_named(data_dir):
     (data_dir / "db-7.csv").write_text(
         "timestamp,cpu_pct\n2024-01-01T00:00:00Z,5\n2024-01-01T00:01:00Z,6\n"
     )
-    src = open_source("db-7.csv")
-    assert src.servers()[schema.SERVER].tolist() == ["db-7"]
+    with pytest.raises(DataError) as info:
+        open_source("db-7.csv")
+    assert "db-7.csv: no server_name column" in str(info.value)
+    assert "server=web-01" in str(info.value) and "columns found: timestamp, cpu_pct" in str(info.value)
+    src = open_source("db-7.csv", server="primary")
+    assert src.servers()[schema.SERVER].tolist() == ["primary"]
     assert src.window(1, 2).metrics["cpu_pct"].shape == (2, 1)
-    assert open_source("db-7.csv", server="primary").servers()[schema.SERVER].tolist() == [
-        "primary"
-    ]
-    assert "all rows are one server" in _report(src)
+    assert "all rows are one server, 'primary' (server=)" in _report(src)
+
+
+def test_twenty_servers_without_a_server_column_are_refused_not_merged(data_dir, fleet_frame):
+    """A fleet export that lost its server column must not load as one server with 95% of
+    its rows dropped as duplicates."""
+    frame = fleet_frame(n_servers=20, n_ticks=6).drop(columns=[schema.SERVER])
+    frame.to_csv(data_dir / "fleet.csv", index=False)
+    with pytest.raises(DataError, match="fleet.csv: no server_name column"):
+        open_source("fleet.csv")
+    mapped = fleet_frame(n_servers=20, n_ticks=6).rename(columns={schema.SERVER: "host"})
+    mapped.to_csv(data_dir / "mapped.csv", index=False)
+    src = open_source("mapped.csv", columns={"host": schema.SERVER})
+    assert len(src.servers()) == 20 and src.n_ticks() == 6
+
+
+def test_a_named_single_server_keeps_repeated_timestamps_in_file_order(data_dir):
+    (data_dir / "one.csv").write_text(
+        "timestamp,cpu_pct\n"
+        "2024-01-01T00:00:00Z,1\n"
+        "2024-01-01T00:00:05Z,2\n"
+        "2024-01-01T00:00:05Z,3\n"
+        "2024-01-01T00:00:10Z,4\n"
+        "2024-01-01T00:00:05Z,5\n"
+    )
+    src = open_source("one.csv", server="db")
+    assert src.n_ticks() == 5  # nothing dropped
+    assert src.window(4, 5).metrics["cpu_pct"][:, 0].tolist() == [1, 2, 3, 5, 4]
+    ts = src.timestamps().astype("datetime64[s]").astype(int) % 60
+    assert ts.tolist() == [0, 5, 5, 5, 10]
+    assert "2 rows repeat the timestamp of the row before" in _report(src)
+    assert "duplicate" not in _report(src)
 
 
 def test_unsorted_rows_are_sorted(fleet_frame, write_csv):
@@ -193,7 +225,7 @@ def test_servers_appearing_late_or_vanishing_are_nan_where_absent(data_dir):
 
 def test_one_server_one_metric(data_dir):
     (data_dir / "single.csv").write_text("timestamp,latency_ms\n2024-01-01T00:00:00Z,3\n")
-    src = open_source("single.csv")
+    src = open_source("single.csv", server="only")
     w = src.window(0, 10)
     assert w.metrics["latency_ms"].tolist() == [[3.0]]
     assert np.isnan(w.metrics["cpu_pct"]).all()

@@ -225,3 +225,126 @@ def test_messages_never_leak_pandas_types(data_dir):
     assert "np." not in str(info.value) and "dtype" not in str(info.value)
     assert isinstance(info.value, ValueError)
     assert pd.isna(pd.NA)  # keep pandas imported for parity with the loaders
+
+
+# -- hostile shapes: short rows, line endings, wide files, huge lines ------------------------
+
+ROWS = [
+    "2024-01-01T00:00:00Z,a,1,2",
+    "2024-01-01T00:00:00Z,b,3,4",
+    "2024-01-01T00:00:05Z,a,5,6",
+    "2024-01-01T00:00:05Z,b,7,8",
+]
+
+
+def test_a_short_row_is_refused_with_its_line(data_dir):
+    rows = [*ROWS[:2], "2024-01-01T00:00:05Z,a", *ROWS[3:]]
+    name = _csv(data_dir, "\n".join([HEADER, *rows]) + "\n")
+    with pytest.raises(DataError) as info:
+        open_source(name)
+    assert str(info.value).endswith(
+        "bad.csv: line 4 has 2 of the header's 4 fields; a row cut short is not a row of "
+        "missing values: complete it or remove it"
+    )
+
+
+def test_a_short_row_after_quoted_line_breaks_is_found_at_its_line(data_dir):
+    header = "timestamp,server_name,profile,cpu_pct"
+    rows = [
+        '2024-01-01T00:00:00Z,a,"web\nfront",1',
+        '2024-01-01T00:00:00Z,"b,c",cache,2',
+        "",
+        "2024-01-01T00:00:05Z,a,web",
+    ]
+    name = _csv(data_dir, "\r\n".join([header, *rows]) + "\r\n")
+    with pytest.raises(DataError, match="line 6 has 3 of the header's 4 fields"):
+        open_source(name)
+
+
+def test_empty_cells_are_missing_values_not_short_rows(data_dir):
+    name = _csv(data_dir, f"{HEADER}\n{ROWS[0]}\n2024-01-01T00:00:00Z,b,3,\n")
+    src = open_source(name)
+    assert src.batch(0)["latency_ms"].isna().tolist() == [False, True]
+
+
+@pytest.mark.parametrize("eol", ["\r", "\r\n", "\n"])
+def test_any_line_ending_reads_the_same(data_dir, eol):
+    name = _csv(data_dir, eol.join([HEADER, *ROWS]) + eol)
+    src = open_source(name)
+    assert src.n_ticks() == 2 and src.servers()["server_name"].tolist() == ["a", "b"]
+    assert src.window(1, 2).metrics["latency_ms"].tolist() == [[2, 4], [6, 8]]
+
+
+def test_cr_line_endings_name_the_right_line_in_errors(data_dir):
+    rows = [*ROWS[:2], "2024-01-01T00:00:05Z,a,high,6"]
+    name = _csv(data_dir, "\r".join([HEADER, *rows]) + "\r")
+    with pytest.raises(DataError, match="bad.csv: column 'cpu_pct', line 4: not a number: 'high'"):
+        open_source(name)
+    name = _csv(data_dir, "\r".join([HEADER, ROWS[0], "2024-01-01T00:00:05Z"]) + "\r", "short.csv")
+    with pytest.raises(DataError, match="short.csv: line 3 has 1 of the header's 4 fields"):
+        open_source(name)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("n_columns", [10_000, 200_000])
+def test_a_very_wide_file_is_refused_at_once(data_dir, n_columns):
+    header = ",".join(["timestamp", "server_name", "cpu_pct", *(f"c{k}" for k in range(n_columns))])
+    name = _csv(data_dir, header + "\n2024-01-01T00:00:00Z,a,1" + ",0" * n_columns + "\n")
+    with pytest.raises(DataError) as info:
+        open_source(name)
+    message = str(info.value)
+    counted = f"{n_columns + 3:,} columns" if n_columns < 100_000 else "at least "
+    assert counted in message and "columns, more than the 2,000 a metrics file may have" in message
+    assert len(message) < 400
+
+
+@pytest.mark.timeout(60)
+def test_a_wide_file_under_the_cap_loads_and_lists_what_it_ignored_briefly(data_dir):
+    extra = [f"extra_{k}" for k in range(1_990)]
+    header = ",".join(["timestamp", "server_name", "cpu_pct", *extra])
+    name = _csv(data_dir, header + "\n2024-01-01T00:00:00Z,a,1" + ",0" * len(extra) + "\n")
+    src = open_source(name)
+    assert src.batch(0)["cpu_pct"].tolist() == [1.0]
+    ignored = next(line for line in src.report() if "ignored columns" in line)
+    assert ignored.startswith(f"{data_dir / name}: ignored columns: extra_0, extra_1")
+    assert ignored.endswith("more)") and len(ignored) < 400
+
+
+@pytest.mark.timeout(60)
+def test_a_huge_header_line_gives_a_short_message(data_dir):
+    with open(data_dir / "huge.csv", "wb") as fh:
+        fh.write(b"timestamp,server_name," + b"x" * 100_000_000 + b"\n2024-01-01T00:00:00Z,a,1\n")
+    with pytest.raises(DataError) as info:
+        open_source("huge.csv")
+    message = str(info.value)
+    assert "no line break in the first 1 MB: not a CSV header" in message
+    assert len(message) < 400
+
+
+def test_long_values_and_column_names_are_quoted_briefly(data_dir):
+    long_name = "n" * 5_000
+    name = _csv(
+        data_dir,
+        f"timestamp,server_name,{long_name}\n2024-01-01T00:00:00Z,a,1\n",
+    )
+    with pytest.raises(DataError) as info:
+        open_source(name)
+    assert "columns found: timestamp, server_name, nnnnnnnnnnnn" in str(info.value)
+    assert len(str(info.value)) < 700 and "(4,940 more characters)" in str(info.value)
+    value = "v" * 5_000
+    name = _csv(data_dir, f"{HEADER}\n2024-01-01T00:00:00Z,a,{value},2\n", "value.csv")
+    with pytest.raises(DataError) as info:
+        open_source(name)
+    assert "not a number: 'vvvv" in str(info.value) and "(4,800 more characters)" in str(info.value)
+    assert len(str(info.value)) < 400
+
+
+def test_a_very_wide_parquet_file_is_refused(data_dir):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {"timestamp": pa.array([0], pa.timestamp("ms", tz="UTC")), "server_name": ["a"]}
+    columns.update({f"c{k}": [0.0] for k in range(2_500)})
+    pq.write_table(pa.table(columns), data_dir / "wide.parquet")
+    with pytest.raises(DataError, match="wide.parquet: 2,502 columns, more than the 2,000"):
+        open_source("wide.parquet")
