@@ -46,3 +46,16 @@ def port(text: str) -> int:
     if value > 65535:
         raise argparse.ArgumentTypeError(f"a port is at most 65535, got {text!r}")
     return value
+
+
+def verify_arg(parser: argparse.ArgumentParser) -> None:
+    """``--verify``: hold a data file to its dataset's metadata in full, whatever its size."""
+    parser.add_argument(
+        "--verify",
+        action="store_const",
+        const="full",
+        default=None,
+        help="check the whole file against the sha256 its dataset's metadata records, "
+        "whatever its size (by default files over 1 GB get the size check and Parquet "
+        "page checksums)",
+    )

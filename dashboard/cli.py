@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .argtypes import non_negative_int, port, positive_float, positive_int
+from .argtypes import non_negative_int, port, positive_float, positive_int, verify_arg
 from .errors import DashboardError
 from .settings import DEFAULT_SEED, Settings
 
@@ -60,10 +60,15 @@ def _mapping_args(parser: argparse.ArgumentParser) -> None:
         help="units of the file's values, converted to the schema's: "
         "net_in_mb_s=bytes/s,latency_ms=s",
     )
+    verify_arg(parser)
 
 
 def open_checked(
-    spec: str, settings: Settings, columns: str | None = None, units: str | None = None
+    spec: str,
+    settings: Settings,
+    columns: str | None = None,
+    units: str | None = None,
+    verify: str | None = None,
 ) -> tuple[str, Any]:
     """Open ``spec`` once, so that a bad path or spec fails here with a clear message.
 
@@ -74,7 +79,7 @@ def open_checked(
     from .sources import open_source
 
     options = {k: v for k, v in (("columns", columns), ("units", units)) if v is not None}
-    source = open_source(spec, settings=settings, **options)
+    source = open_source(spec, settings=settings, **options, **({"verify": verify} if verify else {}))
     if source.n_ticks() == 0 and not source.live:
         raise DashboardError(f"{spec}: the data has no ticks")
     return (source.spec if options else spec), source
@@ -104,7 +109,7 @@ def serve_main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env().with_data(args.data)
     try:
-        spec, source = open_checked(args.data, settings, args.columns, args.units)
+        spec, source = open_checked(args.data, settings, args.columns, args.units, args.verify)
         _check_model(args.model)
     except DashboardError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -156,7 +161,7 @@ def demo_main(argv: list[str] | None = None) -> int:
         else:
             spec = str(ensure_demo_data(settings, args.duration, args.fleet_size, args.seed))
         settings = settings.with_data(spec)
-        spec, source = open_checked(spec, settings, args.columns, args.units)
+        spec, source = open_checked(spec, settings, args.columns, args.units, args.verify)
         _check_model(args.model)
     except DashboardError as exc:
         print(f"error: {exc}", file=sys.stderr)

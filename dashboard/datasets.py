@@ -60,7 +60,7 @@ OWNER_FILE = ".dataset-writer.json"
 # Files up to this size are checked in full (sha256) when opened; larger ones by size and,
 # for Parquet, by the page checksums as pages are read (``verify="full"`` checks them in full).
 FULL_CHECK_BYTES = 1_000_000_000
-VERIFY_MODES = ("auto", "full", "off")
+VERIFY_MODES = ("auto", "full", "size", "off")
 _POLL_S = 0.05
 
 Cancel = Callable[[], bool] | threading.Event | None
@@ -483,8 +483,8 @@ def verify_file(
     """Check ``path`` against its metadata ``record`` (``sha256``, ``bytes``); return what was checked.
 
     ``auto``: size always; sha256 for files up to :data:`FULL_CHECK_BYTES` (cached per process
-    while the file is unchanged); ``full``: sha256 whatever the size; ``off``: nothing.
-    Raises :class:`IntegrityError` on a mismatch.
+    while the file is unchanged); ``full``: sha256 whatever the size; ``size``: the size only;
+    ``off``: nothing. Raises :class:`IntegrityError` on a mismatch.
     """
     path = Path(path)
     mode = check_verify_mode(mode)
@@ -504,6 +504,8 @@ def verify_file(
             "file was changed, replaced or cut short after the dataset was written; "
             "generate the dataset again (or open the file without that metadata)"
         )
+    if mode == "size":
+        return "size checked (verify=size)"
     if mode == "auto" and st.st_size > FULL_CHECK_BYTES:
         return "size checked (sha256 skipped above 1 GB: verify=full checks it)"
     key = (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, expected_sha)

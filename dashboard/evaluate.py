@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import schema
+from .argtypes import verify_arg
 from .errors import DashboardError
 from .models import RiskModel, get_model
 from .models.alerts import AlertPolicy, alert_states, is_active
@@ -473,6 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--json", metavar="PATH", help="also write the scorecard as JSON here (atomically)"
     )
+    verify_arg(parser)
     return parser
 
 
@@ -488,8 +490,13 @@ def main(argv: list[str] | None = None, *, settings: Settings | None = None) -> 
             from .atomic import check_folder
 
             check_folder(args.json)
+        data: Any = args.data
+        if args.verify:
+            from .sources import open_source
+
+            data = open_source(args.data, settings=settings, verify=args.verify)
         card = evaluate(
-            args.data,
+            data,
             args.model,
             horizon_s=args.horizon,
             policy=policy,

@@ -26,3 +26,13 @@ def _reset_registries():
     yield
     for registry in _registries():
         registry.clear()
+
+
+@pytest.fixture(autouse=True)
+def _forget_verified_files():
+    """Each test checks data files against their metadata afresh (the check is cached per process)."""
+    from dashboard.datasets import clear_verified
+
+    clear_verified()
+    yield
+    clear_verified()

@@ -20,7 +20,6 @@ from dashboard.datasets import (
     STAGING_DIR,
     DatasetWriter,
     acquire_folder,
-    clear_verified,
     file_record,
     recover,
     settle,
@@ -58,13 +57,6 @@ def write_set(folder, tag: bytes, names=NAMES, **kwargs) -> list:
         for name in names:
             w.write_bytes(name, tag + name.encode())
         return w.commit(last=names[-1])
-
-
-@pytest.fixture(autouse=True)
-def _fresh_verification_cache():
-    clear_verified()
-    yield
-    clear_verified()
 
 
 def test_commit_moves_the_whole_set_in_and_leaves_only_the_lock(tmp_path):
@@ -356,5 +348,5 @@ def test_big_files_get_the_size_check_unless_full_is_asked(tmp_path, monkeypatch
 
 
 def test_unknown_verify_mode_is_refused(tmp_path):
-    with pytest.raises(IntegrityError, match="verify: expected one of auto, full, off"):
+    with pytest.raises(IntegrityError, match="verify: expected one of auto, full, size, off"):
         verify_file(tmp_path, {"sha256": "0", "bytes": 0}, "sometimes")

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import schema
-from ..errors import DataError, quote, shorten
+from ..errors import DataError, listed, quote, shorten
 from .cleaning import (
     MAX_COLUMNS,
     Normalized,
@@ -31,7 +31,14 @@ from .cleaning import (
     too_many_columns,
 )
 from .memory import CubeSource
-from .metadata import file_identity, load_metadata
+from .metadata import (
+    VERIFY_HELP,
+    DatasetChanged,
+    check_data_file,
+    check_folder_files,
+    file_identity,
+    parquet_read_error,
+)
 from .paths import is_glob, safe_glob, safe_path
 
 PARQUET_MAGIC = b"PAR1"
@@ -43,6 +50,7 @@ READ_PARAMETERS = {
     "server": "the one server of a file without a server column (such a file needs it)",
     "epoch_unit": "unit of numeric timestamps: s, ms, us or ns",
     "metadata": "JSON metadata file with ground truth (default: <name>_metadata.json or metadata.json beside the data)",
+    "verify": VERIFY_HELP,
 }
 _STRING_COLUMNS = (schema.TIMESTAMP, schema.SERVER, schema.PROFILE, schema.STATE, schema.PHASE)
 
@@ -344,19 +352,40 @@ class CSVSource(CubeSource):
         path = safe_path(target, data_roots)
         if path.is_dir():
             raise DataError(f"{path}: is a directory; open it as dir:{target}")
-        return cls(path, data_roots=data_roots, **options)
+        return reopened(lambda: cls(path, data_roots=data_roots, **options))
 
     def __init__(
-        self, path: str | os.PathLike, *, data_roots=None, metadata: Any = None, **options: Any
+        self,
+        path: str | os.PathLike,
+        *,
+        data_roots=None,
+        metadata: Any = None,
+        verify: Any = "auto",
+        **options: Any,
     ):
         path = Path(path)
         opts = ReadOptions.from_options(**options)
+        checked = check_data_file(path, metadata, data_roots, verify)
         frame = read_csv_frame(path, opts)
         piece = normalize(frame, csv_origin(path), opts)
         cube = build_cube([piece], opts.resample, str(path))
-        meta = load_metadata(path, metadata, data_roots)
-        super().__init__(cube, metadata=meta, identity=file_identity("csv", [path], options))
+        checked.confirm()
+        super().__init__(
+            cube,
+            metadata=checked.metadata,
+            identity=file_identity("csv", [path], options),
+            report=checked.notes,
+        )
         self.path = path
+
+
+def reopened(open_once):
+    """``open_once()``, once more if its dataset was replaced while it was being opened
+    (a generation committed meanwhile): the second reads the new set, whole."""
+    try:
+        return open_once()
+    except DatasetChanged:
+        return open_once()
 
 
 # -- Parquet --------------------------------------------------------------------------
@@ -383,7 +412,7 @@ def check_parquet_file(path: Path) -> pq.ParquetFile:
             f"{path}: truncated Parquet file (no footer at the end, {size} bytes); was it fully written?"
         )
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
     except (pa.ArrowException, OSError, ValueError, IndexError) as exc:
         raise DataError(f"{path}: corrupt Parquet file: {shorten(str(exc))}") from None
     if pf.metadata.num_columns > MAX_COLUMNS:
@@ -397,9 +426,8 @@ def read_parquet_frame(path: Path, pf: pq.ParquetFile | None = None) -> pd.DataF
         table = pf.read(use_threads=True)
         return table.to_pandas()
     except (pa.ArrowException, OSError, ValueError, IndexError, MemoryError) as exc:
-        raise DataError(
-            f"{path}: corrupt Parquet file (while reading rows): {shorten(str(exc))}"
-        ) from None
+        raise parquet_read_error(path, "while reading rows", exc) from None
+
 
 
 class ParquetSource(CubeSource):
@@ -419,6 +447,16 @@ class ParquetSource(CubeSource):
         path = safe_path(target, data_roots)
         if path.is_dir():
             raise DataError(f"{path}: is a directory; open it as dir:{target}")
+        return reopened(lambda: cls._open(path, data_roots, lazy, lazy_rows, options))
+
+    @classmethod
+    def _open(cls, path: Path, data_roots, lazy: Any, lazy_rows: Any, options: dict[str, Any]):
+        options = dict(options)
+        verify = options.pop("verify", "auto")
+        # the sha256 runs while the file is read; confirm() collects it before the source is used
+        checked = check_data_file(
+            path, options.get("metadata"), data_roots, verify, background=True
+        )
         pf = check_parquet_file(path)
         mode = str(lazy).strip().lower()
         if mode not in ("auto", "true", "false", "1", "0", "yes", "no"):
@@ -433,13 +471,13 @@ class ParquetSource(CubeSource):
         if want_lazy:
             from .lazy import LazyParquetSource
 
-            src, reason = LazyParquetSource.try_open(path, pf, data_roots=data_roots, **options)
+            src, reason = LazyParquetSource.try_open(path, pf, checked, **options)
             if src is not None:
                 return src
-            source = cls(path, data_roots=data_roots, _file=pf, **options)
+            source = cls(path, data_roots=data_roots, _file=pf, _checked=checked, **options)
             source._extra_report.append(f"{path}: read into memory, not lazily: {reason}")
             return source
-        return cls(path, data_roots=data_roots, _file=pf, **options)
+        return cls(path, data_roots=data_roots, _file=pf, _checked=checked, **options)
 
     def __init__(
         self,
@@ -447,16 +485,24 @@ class ParquetSource(CubeSource):
         *,
         data_roots=None,
         metadata: Any = None,
+        verify: Any = "auto",
         _file=None,
+        _checked=None,
         **options: Any,
     ):
         path = Path(path)
         opts = ReadOptions.from_options(**options)
+        checked = _checked or check_data_file(path, metadata, data_roots, verify, background=True)
         frame = read_parquet_frame(path, _file)
         piece = normalize(frame, parquet_origin(path), opts)
         cube = build_cube([piece], opts.resample, str(path))
-        meta = load_metadata(path, metadata, data_roots)
-        super().__init__(cube, metadata=meta, identity=file_identity("parquet", [path], options))
+        checked.confirm()
+        super().__init__(
+            cube,
+            metadata=checked.metadata,
+            identity=file_identity("parquet", [path], options),
+            report=checked.notes,
+        )
         self.path = path
 
 
@@ -508,17 +554,19 @@ class DirectorySource(CubeSource):
         label: str = "files",
         data_roots=None,
         metadata: Any = None,
+        verify: Any = "auto",
         **options: Any,
     ):
         opts = ReadOptions.from_options(**options)
+        folder = Path(files[0]).parent
+        meta, checks = check_folder_files([Path(f) for f in files], folder, metadata, data_roots, verify)
         pieces = [read_any(Path(f), opts) for f in files]
         cube = build_cube(pieces, opts.resample, label)
-        folder = Path(files[0]).parent
-        meta = load_metadata(folder, metadata, data_roots)
         note = [
             f"{label}: {len(files)} files read as one dataset: "
-            + ", ".join(Path(f).name for f in files[:10])
-            + (" ..." if len(files) > 10 else "")
+            + listed(Path(f).name for f in files[:10])
+            + (" ..." if len(files) > 10 else ""),
+            *checks,
         ]
         super().__init__(
             cube,

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .. import schema
-from ..errors import DataError, shorten
+from ..errors import DataError
 from .base import Source, Window, check_tick
 from .cleaning import (
     METRIC_COLUMNS,
@@ -48,7 +48,7 @@ from .cleaning import (
     unit_factor,
 )
 from .memory import CubeSource, text_array
-from .metadata import file_identity, load_metadata
+from .metadata import Checked, file_identity, parquet_read_error
 
 log = logging.getLogger(__name__)
 _CACHED_GROUPS = 8  # decoded Arrow row groups
@@ -106,7 +106,7 @@ def _true_flags(column: pa.Array) -> np.ndarray:
 
 
 def _wrap(path: Path, what: str, exc: Exception) -> DataError:
-    return DataError(f"{path}: corrupt Parquet file ({what}): {shorten(str(exc))}")
+    return parquet_read_error(path, what, exc)
 
 
 class LazyParquetSource(Source):
@@ -115,9 +115,13 @@ class LazyParquetSource(Source):
 
     @classmethod
     def try_open(
-        cls, path: Path, pf: pq.ParquetFile, *, data_roots=None, **options: Any
+        cls, path: Path, pf: pq.ParquetFile, checked: Checked, **options: Any
     ) -> tuple[LazyParquetSource | None, str | None]:
-        """The lazy source, or None and the reason the file cannot be read lazily."""
+        """The lazy source, or None and the reason the file cannot be read lazily.
+
+        ``checked``: the file's checks against its metadata, started by the caller; the sha256
+        runs while the tick and server axes are read and is collected before returning.
+        """
         opts = ReadOptions.from_options(**options)
         names = pf.schema_arrow.names
         to_file = {v: k for k, v in (opts.columns or {}).items() if k in names}
@@ -132,7 +136,7 @@ class LazyParquetSource(Source):
             reason = "resample= and tz= need the whole file"
         if reason is None:
             try:
-                return cls(path, pf, col, opts, options, data_roots), None
+                return cls(path, pf, col, opts, options, checked), None
             except _NotSorted:
                 reason = "it is not sorted by timestamp"
         log.warning("%s: read into memory, not lazily: %s", path, reason)
@@ -145,7 +149,7 @@ class LazyParquetSource(Source):
         col: dict[str, str],
         opts: ReadOptions,
         options: dict[str, Any],
-        data_roots,
+        checked: Checked,
     ) -> None:
         self.path = Path(path)
         self._pf = pf
@@ -163,7 +167,8 @@ class LazyParquetSource(Source):
         self._luts: dict[str, tuple[pa.Array, np.ndarray]] = {}  # column -> last dictionary, lookup
         # The profile column is not read again: the server axis fixes each server's profile.
         self._read_columns = [f for c, f in self._col.items() if c != schema.PROFILE]
-        self._metadata = load_metadata(self.path, options.get("metadata"), data_roots)
+        checked.confirm()
+        self._metadata = checked.metadata
         self._identity = file_identity("parquet", [self.path], options)
         self._groups: OrderedDict[int, pa.Table] = OrderedDict()
         self._slice_cache: tuple[tuple[int, int], CubeSource] | None = None
@@ -176,6 +181,7 @@ class LazyParquetSource(Source):
             "(values are validated as their row group is read)"
         ]
         self._report.extend(self._notes)
+        self._report.extend(checked.notes)
 
     # -- opening ---------------------------------------------------------
     def _read_axes(self) -> None:
@@ -205,7 +211,9 @@ class LazyParquetSource(Source):
         lookup = np.zeros(0, dtype=np.int64)
         try:
             axes_file = pq.ParquetFile(
-                self.path, read_dictionary=[c for c in (server_col, prof_name) if c]
+                self.path,
+                read_dictionary=[c for c in (server_col, prof_name) if c],
+                page_checksum_verification=True,
             )
             batches = axes_file.iter_batches(batch_size=1 << 18, columns=columns, use_threads=True)
             for batch in batches:
