@@ -5,8 +5,10 @@
 
 One row per (scenario, seed): detection rate, the smallest lead time, false alarms on
 unaffected servers, precision/recall of firing alerts, AUROC, top-5 coverage during
-the peak, and how honest the probability is on unaffected servers (h.p99 and h.max:
-its 99th percentile and maximum over their server-ticks); then one row per scenario
+the peak, incident episodes detected, false-alarm episodes per server-day on every
+server, the NAB standard score of the alerts and of the tuned probability, and how
+honest the probability is on unaffected servers (h.p99 and h.max: its 99th percentile
+and maximum over their server-ticks); then one row per scenario
 aggregated over seeds and a verdict on the targets (detection >= 90%, AUROC >= 0.9, unaffected p99 < 0.3; on
 the default scenario: every affected server fired >= 30 s before its peak, top 5 holds
 the affected servers in >= 90% of peak ticks, false alarms <= 1% of unaffected
@@ -21,7 +23,7 @@ import time
 
 import numpy as np
 
-from dashboard.evaluate import DEFAULT_HORIZON_S, evaluate
+from dashboard.evaluate import evaluate
 from dashboard.models.scoring import MemoryScoreCache, Scorer
 from dashboard.scenario import list_scenarios
 from dashboard.sources import open_source
@@ -40,15 +42,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="heuristic")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--scenarios", nargs="+", default=None, help="scenario names (default: all built-in)")
-    parser.add_argument("--horizon", type=float, default=DEFAULT_HORIZON_S)
+    parser.add_argument("--horizon", type=float, default=None, help="seconds (default: 3 ticks)")
     parser.add_argument("--fleet-size", type=int, default=None, help="override each scenario's fleet size")
     parser.add_argument("--json", metavar="PATH", help="write every scorecard as JSON here")
     args = parser.parse_args(argv)
 
     names = args.scenarios or [info.name for info in list_scenarios() if info.error is None]
-    header = f"{'scenario':<18} {'seed':>4} {'detect':>7} {'min lead':>9} {'FA share':>9} {'FA/srv-h':>9} {'prec':>6} {'recall':>7} {'AUROC':>6} {'top5':>6} {'h.p99':>6} {'h.max':>6} {'secs':>5}"
+    header = (
+        f"{'scenario':<18} {'seed':>4} {'detect':>7} {'min lead':>9} {'FA share':>9} {'FA/srv-h':>9} {'prec':>6} "
+        f"{'recall':>7} {'AUROC':>6} {'top5':>6} {'incid.':>6} {'FA/srv-d':>8} {'NAB':>6} {'NABt':>6} {'h.p99':>6} "
+        f"{'h.max':>6} {'secs':>5}"
+    )
     fleet = "" if args.fleet_size is None else f"&fleet_size={args.fleet_size}"
-    print(f"model {args.model!r}, horizon {args.horizon:g} s" + (f", fleet size {args.fleet_size}" if fleet else ""))
+    horizon = "3 ticks" if args.horizon is None else f"{args.horizon:g} s"
+    print(f"model {args.model!r}, horizon {horizon}" + (f", fleet size {args.fleet_size}" if fleet else ""))
     print(header)
     print("-" * len(header))
     cards: dict[str, list[dict]] = {}
@@ -68,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{'never' if lead is None else f'{lead:+.0f} s':>9} {_fmt(card.false_alarm_share, True):>9} "
                 f"{_fmt(card.false_alarms_per_server_hour, digits=2):>9} {_fmt(card.precision, True):>6} "
                 f"{_fmt(card.recall, True):>7} {_fmt(card.auroc):>6} {_fmt(card.top5_peak_coverage, True):>6} "
+                f"{sum(i.detected for i in card.incidents):>3}/{len(card.incidents):<2} "
+                f"{_fmt(card.false_alarm_episodes_per_server_day, digits=1):>8} {_nab(card.nab):>6} {_nab(card.nab_tuned):>6} "
                 f"{_fmt(healthy_p99, digits=2):>6} {_fmt(healthy_max, digits=2):>6} {time.perf_counter() - t0:>5.1f}"
             )
 
@@ -103,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(cards, fh, indent=2)
     return 0 if all_ok else 1
+
+
+def _nab(scores) -> str:
+    return "n/a" if not scores or scores.get("standard") is None else f"{scores['standard']:.1f}"
 
 
 def _healthy_probability(source, model: str, cache) -> tuple[float, float]:

@@ -1,12 +1,20 @@
-"""Score a risk model against a labelled dataset: lead times, false alarms, precision/recall, AUROC.
+"""Score a risk model against labelled history: every incident, false alarms, AUROC, NAB.
 
 As a CLI::
 
     python -m dashboard.evaluate --data scenario:default?seed=7 --model heuristic --json card.json
+    python -m dashboard.evaluate --data exports/fleet.parquet --incidents postmortems.csv
 
-and as a Python API, :func:`evaluate`, returning a :class:`Scorecard` the app can show.
-The model scores every tick of the dataset (one vectorised call over the fleet per
-tick) and the alert state machine runs over the whole history.
+and as a Python API, :func:`evaluate` (one dataset) and :func:`evaluate_many` (a corpus,
+NAB-scored as one), returning a :class:`Scorecard`. Ground truth comes from an incident
+log (``incidents=``, the source's own ``incidents=`` option, or ``<name>_incidents.csv``
+beside the data) or from the ``incident_phase`` and ``problem_child`` columns that
+generated data carries. The model scores every tick (one vectorised call over the
+fleet per tick) and the alert state machine runs over the whole history.
+
+Durations default to ticks, so they mean the same at any tick size: the horizon is 3
+ticks, the alert policy fires after 2 and keeps firing for 6 (15 s, 10 s and 30 s at
+5-second ticks; 15, 10 and 30 minutes at 5-minute ticks).
 """
 
 from __future__ import annotations
@@ -15,377 +23,402 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from . import schema
 from .argtypes import verify_arg
 from .errors import DashboardError
+from .evaluation import measures
+from .evaluation.measures import TOP_K, IncidentResult, NabInputs, ServerResult, auroc, iso
+from .evaluation.nab import PROFILE_NAMES
+from .evaluation.scorecard import PROFILE_SHORT, Scorecard, clean
+from .evaluation.truth import Truth, from_log, from_phases
+from .incidents import IncidentLog, load_incidents
 from .models import RiskModel, get_model
-from .models.alerts import AlertPolicy, alert_states, is_active
+from .models.alerts import AlertPolicy, alert_states
 from .models.scoring import DEFAULT_LOOKBACK_TICKS, ScoreCache, Scorer
 from .settings import Settings
 
-# The AUROC label is "in an incident phase now or within the horizon". Onsets are not
-# foreseeable from a genuinely stable phase, so every tick of horizon before an onset
-# is a positive no honest model can rank high; three ticks keeps the question "is this
-# server heading into (or in) trouble" without scoring clairvoyance.
-DEFAULT_HORIZON_S = 15.0
-TOP_K = 5
-
-_PEAK = schema.PHASE_KINDS.index("peak")
-_INCIDENT_CODES = tuple(schema.PHASE_KINDS.index(k) for k in schema.INCIDENT_PHASE_KINDS)
+HORIZON_TICKS = 3  # the default horizon, in ticks
+DEFAULT_HORIZON_S = 15.0  # HORIZON_TICKS at the generator's 5-second ticks
+FEW_METRICS_SHARE = 0.5  # a model reading less than this share of the data's metrics is warned about
 
 
 class EvaluationError(DashboardError, ValueError):
-    """The evaluation cannot run: unlabelled data, a bad horizon, an empty dataset."""
-
-
-@dataclass(frozen=True)
-class ServerResult:
-    """How one affected server was (or was not) detected. Times are seconds from the data's start."""
-
-    server_name: str
-    profile: str
-    incident_start_s: float | None  # first tick in an incident phase (escalation or peak)
-    peak_start_s: float | None  # first tick of its peak phase (the incident start when it has none)
-    first_firing_s: float | None  # first active alert during its incident, None when never
-    lead_time_s: float | None  # peak start - first firing; negative when late, None when never
-
-    @property
-    def detected(self) -> bool:
-        return self.first_firing_s is not None
-
-
-@dataclass(frozen=True)
-class Scorecard:
-    """The evaluation of one model on one labelled dataset."""
-
-    data: str
-    model: str
-    model_params: dict[str, Any]
-    reads_ground_truth: bool
-    horizon_s: float
-    policy: dict[str, float]
-    tick_seconds: float
-    n_ticks: int
-    n_servers: int
-    affected: list[ServerResult]
-    detection_rate: float | None
-    false_alarm_share: float | None
-    false_alarm_server_ticks: int
-    false_alarm_episodes: int
-    false_alarms_per_server_hour: float | None
-    precision: float | None
-    recall: float | None
-    auroc: float | None
-    top5_peak_coverage: float | None
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def min_lead_time_s(self) -> float | None:
-        leads = [a.lead_time_s for a in self.affected if a.incident_start_s is not None]
-        if not leads or any(x is None for x in leads):
-            return None
-        return float(min(leads))
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["affected"] = [asdict(a) | {"detected": a.detected} for a in self.affected]
-        out["min_lead_time_s"] = self.min_lead_time_s
-        return _clean(out)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
-
-    def format(self) -> str:
-        """A human-readable scorecard."""
-        lines = [
-            f"Scorecard: model {self.model!r} on {self.data}",
-            f"  {self.n_servers} servers x {self.n_ticks} ticks of {self.tick_seconds:g} s; "
-            f"horizon {self.horizon_s:g} s; alert policy {_policy_text(self.policy)}",
-        ]
-        if self.reads_ground_truth:
-            lines.append(
-                "  NOTE: this model reads ground truth; its scores do not measure detection."
-            )
-        lines.append("")
-        lines.append(
-            f"  {'affected server':<24} {'profile':<12} {'peak at':>9} {'fired at':>9} {'lead time':>10}"
-        )
-        for a in self.affected:
-            lines.append(
-                f"  {a.server_name:<24} {a.profile:<12} {_secs(a.peak_start_s):>9} "
-                f"{_secs(a.first_firing_s):>9} {_secs(a.lead_time_s, signed=True):>10}"
-            )
-        if not self.affected:
-            lines.append("  (no affected servers in this dataset)")
-        lines.append("")
-        rows = [
-            ("detection rate", _pct(self.detection_rate)),
-            ("false alarms (share of unaffected server-ticks)", _pct(self.false_alarm_share, 2)),
-            ("false alarms per server-hour (episodes)", _num(self.false_alarms_per_server_hour)),
-            ("precision (firing vs affected & in incident)", _pct(self.precision)),
-            ("recall", _pct(self.recall)),
-            (f"AUROC (incident within {self.horizon_s:g} s)", _num(self.auroc, 3)),
-            (f"top-{TOP_K} holds every affected server in peak", _pct(self.top5_peak_coverage)),
-        ]
-        width = max(len(r[0]) for r in rows)
-        lines += [f"  {name:<{width}}  {value}" for name, value in rows]
-        return "\n".join(lines)
+    """The evaluation cannot run: unlabelled data, a bad horizon or period, an empty dataset."""
 
 
 def evaluate(
     source_or_spec: Any,
     model_or_name: RiskModel | str = "heuristic",
     *,
-    horizon_s: float = DEFAULT_HORIZON_S,
+    incidents: str | IncidentLog | pd.DataFrame | list | None = None,
+    horizon_s: float | None = None,
     policy: AlertPolicy | None = None,
+    start: Any = None,
+    end: Any = None,
     cache: ScoreCache | None = None,
     model_params: dict[str, Any] | None = None,
     data_roots: Any = None,
     settings: Settings | None = None,
+    nab_inputs: list[NabInputs] | None = None,
 ) -> Scorecard:
-    """Evaluate a model on a labelled source (or a source spec such as ``scenario:default?seed=7``).
+    """Evaluate a model on a labelled source (or a spec such as ``scenario:default?seed=7``).
 
-    A spec is opened with ``settings`` (default ``Settings()``: data roots, scenario
-    folder); ``data_roots`` overrides their roots.
+    ``incidents`` is an incident log (a CSV or JSON path, NAB windows JSON, an
+    :class:`~dashboard.incidents.IncidentLog`, a DataFrame or records) that replaces
+    any other ground truth. ``horizon_s`` and the ``policy`` durations default to ticks
+    (see the module doc). ``start``/``end`` limit the scored ticks to a period (times,
+    inclusive); the model still reads the history before it. ``data_roots`` are where a
+    spec is opened with ``settings`` (default ``Settings()``: data roots, scenario
+    folder); ``data_roots`` overrides their roots. ``nab_inputs``, when given, gets
+    the evaluation's NAB series appended (how :func:`evaluate_many` pools a corpus).
     """
-    if (
+    if horizon_s is not None and (
         isinstance(horizon_s, bool)
         or not isinstance(horizon_s, (int, float))
         or not math.isfinite(horizon_s)
         or horizon_s < 0
     ):
         raise EvaluationError(f"horizon must be a finite number of seconds >= 0, got {horizon_s!r}")
-    policy = policy or AlertPolicy()
-    model = (
-        get_model(model_or_name, **(model_params or {}))
-        if isinstance(model_or_name, str)
-        else model_or_name
-    )
     if model_params and not isinstance(model_or_name, str):
         raise EvaluationError("model_params only apply when the model is given by name")
-
-    if isinstance(source_or_spec, str):
-        from .sources import open_source
-
-        spec = source_or_spec
-        source = open_source(spec, data_roots=data_roots, settings=settings)
-    else:
-        source = source_or_spec
-        spec = str(getattr(source, "spec", None) or source.identity())
+    model = _model(model_or_name, model_params)
+    source, spec = _source(source_or_spec, data_roots, settings)
 
     n_ticks = int(source.n_ticks())
     if n_ticks <= 0:
         raise EvaluationError(f"{spec}: the dataset has no ticks to evaluate")
-    truth = source.window(n_ticks - 1, n_ticks)
-    if truth.phase is None or truth.problem_child is None:
-        raise EvaluationError(
-            f"{spec} carries no ground truth: evaluation needs the {schema.PHASE} and "
-            f"{schema.PROBLEM_CHILD} columns (generated scenario data has them)"
-        )
-    phase = np.asarray(truth.phase)
-    affected = np.asarray(truth.problem_child, dtype=bool)
-    tick_s = float(source.tick_seconds() or truth.tick_seconds or 0.0)
+    whole = source.window(n_ticks - 1, n_ticks)
+    ts_ns = np.asarray(whole.timestamps).astype("datetime64[ns]").astype(np.int64)
+    tick_s = float(source.tick_seconds() or whole.tick_seconds or 0.0)
     if tick_s <= 0:
-        raise EvaluationError(
-            f"{spec}: cannot tell the tick interval (fewer than two distinct timestamps)"
-        )
+        raise EvaluationError(f"{spec}: cannot tell the tick interval (fewer than two distinct timestamps)")
+    lo, hi = _period(ts_ns, start, end, spec)
+    truth = _truth(source, spec, whole, ts_ns, incidents, (int(ts_ns[lo]), int(ts_ns[hi])))
 
-    # The full-history state machine below needs no look-back; the scorer's own must
-    # merely be long enough for the policy.
+    policy = policy or AlertPolicy.for_tick_seconds(tick_s)
+    horizon = float(HORIZON_TICKS * tick_s if horizon_s is None else horizon_s)
+    keep_s = policy.keep_ticks(tick_s) * tick_s
+    # The model reads the history before the period; alert states need a bounded look-back.
     lookback = max(DEFAULT_LOOKBACK_TICKS, policy.memory_ticks(tick_s))
     scorer = Scorer(source, model, policy=policy, cache=cache, lookback_ticks=lookback)
-    probability = scorer.probabilities(0, n_ticks - 1)
+    first = max(0, lo - lookback)
+    probability = scorer.probabilities(first, hi)
     states = alert_states(probability, policy, tick_s)
-    seconds = _seconds(truth.timestamps, n_ticks, tick_s)
-
-    card = score_arrays(
-        probability,
-        states,
-        phase,
-        affected,
-        seconds=seconds,
+    onsets = measures.alert_onsets(states)
+    cut = slice(lo - first, None)
+    rows = slice(lo, hi + 1)
+    present = whole.extra.get("present") if isinstance(whole.extra, dict) else None
+    counts = source.row_counts() if hasattr(source, "row_counts") else None
+    arrays = measures.Arrays(
+        probability=probability[cut],
+        states=states[cut],
+        onsets=onsets[cut],
+        ts_ns=ts_ns[rows],
+        seconds=(ts_ns[rows] - ts_ns[0]) / 1e9,
         tick_seconds=tick_s,
-        horizon_s=float(horizon_s),
-        servers=np.asarray(truth.servers),
-        profiles=np.asarray(truth.profiles),
+        servers=np.asarray(whole.servers),
+        profiles=np.asarray(whole.profiles),
+        present=None if present is None else np.asarray(present, dtype=bool)[rows],
+        row_counts=None if counts is None else np.asarray(counts)[rows],
     )
+    if lo or hi < n_ticks - 1:
+        truth = _restricted(truth, rows)
+    figures = measures.measure(arrays, truth, horizon_s=horizon, keep_firing_s=keep_s)
+    inputs = NabInputs.of(arrays, truth)
+    figures.update(measures.nab_scores(inputs))
+
+    details = dict(figures.pop("details"))
     meta = source.metadata() if hasattr(source, "metadata") else None
-    details = dict(card.pop("details"))
     if meta:
         details["scenario"] = meta.get("scenario_name")
         details["seed"] = meta.get("seed")
-    return Scorecard(
+    present_metrics, read, coverage = metric_coverage(model, source)
+    warnings = _warnings(coverage, arrays, truth)
+    card = Scorecard(
         data=spec,
-        model=str(getattr(model, "name", "") or type(model).__name__),
+        model=_model_name(model),
         model_params=dict(getattr(model, "params", {}) or {}),
         reads_ground_truth=bool(getattr(model, "reads_ground_truth", False)),
-        horizon_s=float(horizon_s),
+        horizon_s=horizon,
         policy=policy.to_dict(),
         tick_seconds=tick_s,
-        n_ticks=n_ticks,
-        n_servers=int(affected.size),
+        n_ticks=hi - lo + 1,
+        n_servers=int(arrays.servers.shape[0]),
         details=details,
-        **card,
+        false_alarm_allowance={
+            "before_s": horizon,
+            "after_s": keep_s + horizon,
+            "horizon_s": horizon,
+            "keep_firing_for_s": keep_s,
+        },
+        ground_truth=truth.description,
+        at_tick_size=_at_tick_size(policy, tick_s, horizon, horizon_s is None),
+        period=None if not (lo or hi < n_ticks - 1) else {"start": iso(ts_ns[lo]), "end": iso(ts_ns[hi])},
+        metrics_present=present_metrics,
+        metrics_read=read,
+        warnings=warnings,
+        data_report=[*_report(source), *truth.report],
+        **figures,
+    )
+    if nab_inputs is not None:
+        nab_inputs.append(inputs)
+    return card
+
+
+@dataclass(frozen=True)
+class CorpusResult:
+    """One model on several datasets: a scorecard each, and NAB over them all as one corpus.
+
+    ``nab`` sums the files' raw scores before normalising, as NAB's scoreboard does;
+    ``nab_tuned`` sweeps one threshold per profile over every file together.
+    """
+
+    model: str
+    cards: list[Scorecard]
+    nab: dict[str, float | None] | None
+    nab_tuned: dict[str, float | None] | None
+    nab_info: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return clean(
+            {
+                "model": self.model,
+                "nab": self.nab,
+                "nab_tuned": self.nab_tuned,
+                "nab_info": self.nab_info,
+                "cards": [c.to_dict() for c in self.cards],
+            }
+        )
+
+
+def evaluate_many(
+    items: Sequence[Any], model_or_name: RiskModel | str = "heuristic", **options: Any
+) -> CorpusResult:
+    """Evaluate one model on several datasets and NAB-score them as one corpus.
+
+    Each item is a source or spec, or a dict of :func:`evaluate`'s arguments with the
+    source under ``data`` (e.g. ``{"data": "csv:a.csv", "incidents": "a.csv.json",
+    "start": "2020-01-17"}``); ``options`` apply to every item.
+    """
+    cards, parts = [], []
+    model = _model(model_or_name, options.pop("model_params", None))
+    for item in items:
+        kwargs = dict(options)
+        if isinstance(item, dict):
+            kwargs.update({k: v for k, v in item.items() if k != "data"})
+            item = item["data"]
+        cards.append(evaluate(item, model, nab_inputs=parts, **kwargs))
+    pooled = measures.nab_scores(NabInputs.pooled(parts))
+    return CorpusResult(_model_name(model), cards, pooled["nab"], pooled["nab_tuned"], pooled["nab_info"])
+
+
+def has_ground_truth(source: Any) -> bool:
+    """Whether ``source`` can be evaluated as it is: an incident log came with it, or its
+    rows carry the scenario labels (``incident_phase`` and ``problem_child``)."""
+    incidents = getattr(source, "incidents", None)
+    try:
+        if callable(incidents) and incidents() is not None:
+            return True
+        n = int(source.n_ticks())
+        window = source.window(n - 1, 1) if n > 0 else None
+    except DashboardError:
+        return False
+    return window is not None and window.phase is not None and window.problem_child is not None
+
+
+# -- the evaluation ----------------------------------------------------------------------
+def _model(model_or_name: RiskModel | str, params: dict[str, Any] | None) -> RiskModel:
+    if isinstance(model_or_name, str):
+        return get_model(model_or_name, **(params or {}))
+    return model_or_name
+
+
+def _model_name(model: Any) -> str:
+    return str(getattr(model, "name", "") or type(model).__name__)
+
+
+def _source(source_or_spec: Any, data_roots: Any, settings: Settings | None) -> tuple[Any, str]:
+    if isinstance(source_or_spec, str):
+        from .sources import open_source
+
+        return open_source(source_or_spec, data_roots=data_roots, settings=settings), source_or_spec
+    source = source_or_spec
+    return source, str(getattr(source, "spec", None) or source.identity())
+
+
+def _period(ts_ns: np.ndarray, start: Any, end: Any, spec: str) -> tuple[int, int]:
+    """The first and last tick of the evaluated period."""
+    lo, hi = 0, ts_ns.shape[0] - 1
+    if start is not None:
+        lo = int(np.searchsorted(ts_ns, _time(start, "start"), side="left"))
+    if end is not None:
+        hi = int(np.searchsorted(ts_ns, _time(end, "end"), side="right")) - 1
+    if lo > hi:
+        raise EvaluationError(
+            f"{spec}: no tick between {start or 'the start'} and {end or 'the end'}; the data runs "
+            f"from {iso(ts_ns[0])} to {iso(ts_ns[-1])}"
+        )
+    return lo, hi
+
+
+def _time(value: Any, what: str) -> int:
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        stamp = None
+    if stamp is None or pd.isna(stamp):
+        raise EvaluationError(f"{what}: not a time (expected ISO 8601, e.g. 2020-01-17T00:00:00Z), got {value!r}")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(stamp.value)
+
+
+def _truth(
+    source: Any, spec: str, whole: Any, ts_ns: np.ndarray, incidents: Any, span: tuple[int, int]
+) -> Truth:
+    servers = np.asarray(whole.servers)
+    if incidents is None and callable(getattr(source, "incidents", None)):
+        incidents = source.incidents()
+    if incidents is not None:
+        return from_log(load_incidents(incidents), ts_ns, servers, span_ns=span)
+    if whole.phase is None or whole.problem_child is None:
+        raise EvaluationError(
+            f"{spec} carries no ground truth: give an incident log (--incidents LOG, or "
+            f"incidents=LOG in the spec, or <name>_incidents.csv beside the file), or use data "
+            f"with the {schema.PHASE} and {schema.PROBLEM_CHILD} columns (generated scenario data has them)"
+        )
+    return from_phases(np.asarray(whole.phase), whole.problem_child, ts_ns, servers)
+
+
+def _restricted(truth: Truth, rows: slice) -> Truth:
+    return Truth(
+        truth.description,
+        truth.episodes,
+        truth.affected,
+        truth.incident[rows],
+        truth.peak[rows],
+        truth.report,
     )
 
 
-def score_arrays(
-    probability: np.ndarray,
-    states: np.ndarray,
-    phase: np.ndarray,
-    affected: np.ndarray,
-    *,
-    seconds: np.ndarray,
-    tick_seconds: float,
-    horizon_s: float,
-    servers: np.ndarray,
-    profiles: np.ndarray,
-) -> dict[str, Any]:
-    """The scorecard's figures from ``(T, N)`` probabilities, alert states and phase codes."""
-    n_ticks, n = probability.shape
-    incident = np.isin(phase, _INCIDENT_CODES)
-    active = is_active(states)
+def _report(source: Any) -> list[str]:
+    try:
+        return [str(line) for line in source.report()]
+    except (AttributeError, DashboardError):
+        return []
 
-    # Lead time and detection, per affected server.
-    results = []
-    detected = 0
-    eligible = 0
-    for j in np.flatnonzero(affected):
-        inc = np.flatnonzero(incident[:, j])
-        if inc.size == 0:
-            results.append(ServerResult(str(servers[j]), str(profiles[j]), None, None, None, None))
-            continue
-        eligible += 1
-        start = int(inc[0])
-        # The first incident is the run of incident ticks that starts at `start`.
-        gaps = np.flatnonzero(np.diff(inc) > 1)
-        stop = int(inc[gaps[0]]) if gaps.size else int(inc[-1])
-        peaks = np.flatnonzero(phase[start : stop + 1, j] == _PEAK)
-        peak = start + int(peaks[0]) if peaks.size else start
-        fired = np.flatnonzero(active[start : stop + 1, j])
-        first = start + int(fired[0]) if fired.size else None
-        if first is not None:
-            detected += 1
-        results.append(
-            ServerResult(
-                server_name=str(servers[j]),
-                profile=str(profiles[j]),
-                incident_start_s=float(seconds[start]),
-                peak_start_s=float(seconds[peak]),
-                first_firing_s=None if first is None else float(seconds[first]),
-                lead_time_s=None if first is None else float(seconds[peak] - seconds[first]),
-            )
+
+def _metrics_present(source: Any) -> dict[str, str]:
+    units = getattr(source, "metric_units", None)
+    try:
+        return dict(units()) if callable(units) else {}
+    except DashboardError:
+        return {}
+
+
+def _metrics_read(model: Any, present: dict[str, str]) -> list[str]:
+    declared = tuple(getattr(model, "metrics", ()) or ())
+    if "*" in declared:
+        return list(present)
+    return [m for m in present if m in declared]
+
+
+def metric_coverage(model: Any, source: Any) -> tuple[dict[str, str], list[str], str | None]:
+    """The metrics ``source`` holds (name -> unit), those ``model`` reads, and a warning when
+    it reads none or few of them (a model declaring ``"*"`` in ``metrics`` reads every one)."""
+    present = _metrics_present(source)
+    read = _metrics_read(model, present)
+    name = _model_name(model)
+    declared = [m for m in getattr(model, "metrics", ()) or () if m != "*"]
+    warning = None
+    if present and not read:
+        warning = (
+            f"model {name!r} reads none of the metrics in this data (it reads "
+            f"{', '.join(declared) or 'no metrics'}; the data has {_names(present)}): "
+            "it cannot see anything here, so its scores do not measure it"
         )
-
-    # False alarms on unaffected servers.
-    healthy = ~affected
-    healthy_active = active[:, healthy]
-    false_ticks = int(healthy_active.sum())
-    onsets = healthy_active.copy()
-    onsets[1:] &= ~healthy_active[:-1]
-    episodes = int(onsets.sum())
-    server_hours = healthy.sum() * n_ticks * tick_seconds / 3600.0
-
-    # Precision / recall of active alerts against "affected and in an incident phase".
-    truth = incident & affected[None, :]
-    tp = int((active & truth).sum())
-    fp = int((active & ~truth).sum())
-    fn = int((~active & truth).sum())
-
-    # AUROC of the probability for "in an incident phase now or within the horizon".
-    horizon_ticks = int(math.ceil(horizon_s / tick_seconds - 1e-9)) if horizon_s > 0 else 0
-    label = incident.copy()
-    for k in range(1, min(horizon_ticks, n_ticks - 1) + 1):
-        label[:-k] |= incident[k:]
-    label &= affected[None, :]
-
-    return {
-        "affected": results,
-        "detection_rate": _ratio(detected, eligible),
-        "false_alarm_share": _ratio(false_ticks, int(healthy_active.size)),
-        "false_alarm_server_ticks": false_ticks,
-        "false_alarm_episodes": episodes,
-        "false_alarms_per_server_hour": (episodes / server_hours) if server_hours > 0 else None,
-        "precision": _ratio(tp, tp + fp),
-        "recall": _ratio(tp, tp + fn),
-        "auroc": auroc(probability.ravel(), label.ravel()),
-        "top5_peak_coverage": top_k_coverage(probability, phase, affected, TOP_K),
-        "details": {
-            "affected_servers": int(affected.sum()),
-            "unaffected_servers": int(healthy.sum()),
-            "affected_without_incident": int(affected.sum()) - eligible,
-            "true_positive_ticks": tp,
-            "false_positive_ticks": fp,
-            "false_negative_ticks": fn,
-            "horizon_ticks": horizon_ticks,
-            "positive_label_ticks": int(label.sum()),
-        },
-    }
+    elif present and len(read) < FEW_METRICS_SHARE * len(present):
+        ignored = [m for m in present if m not in read]
+        warning = (
+            f"model {name!r} reads only {len(read)} of the {len(present)} metrics in this data "
+            f"({', '.join(read)}); it ignores {_names(ignored)}"
+        )
+    return present, read, warning
 
 
-def auroc(scores: np.ndarray, labels: np.ndarray) -> float | None:
-    """Area under the ROC curve (Mann-Whitney, ties counted half); None with one class only."""
-    scores = np.asarray(scores, dtype=np.float64).ravel()
-    labels = np.asarray(labels, dtype=bool).ravel()
-    keep = np.isfinite(scores)
-    scores, labels = scores[keep], labels[keep]
-    n_pos = int(labels.sum())
-    n_neg = int(labels.size - n_pos)
-    if n_pos == 0 or n_neg == 0:
-        return None
-    order = np.argsort(scores, kind="mergesort")
-    _, inverse, counts = np.unique(scores[order], return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    mid_rank = ends - (counts - 1) / 2.0  # 1-based average rank of each tie group
-    ranks = mid_rank[inverse]
-    rank_sum = float(ranks[labels[order]].sum())
-    return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+def _warnings(coverage_warning: str | None, a: measures.Arrays, truth: Truth) -> list[str]:
+    out = [coverage_warning] if coverage_warning else []
+    p = a.probability if a.present is None else a.probability[a.present]
+    finite = p[np.isfinite(p)]
+    if finite.size and float(finite.min()) == float(finite.max()):
+        out.append(
+            f"the model gave every server-tick the same probability ({float(finite[0]):.3g}): "
+            "it ranked nothing, so AUROC 0.5 and the alert figures are not a result"
+        )
+    if not truth.episodes:
+        why = [line for line in truth.report if "were left out" in line]
+        out.append(
+            "no incident falls in the evaluated data: detection, lead times and NAB are n/a"
+            + (f" ({'; '.join(why)})" if why else "")
+        )
+    return out
 
 
-def top_k_coverage(
-    probability: np.ndarray, phase: np.ndarray, affected: np.ndarray, k: int = TOP_K
-) -> float | None:
+def _names(metrics: Any, limit: int = 8) -> str:
+    names = list(metrics)
+    return ", ".join(names[:limit]) + (f" ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _at_tick_size(policy: AlertPolicy, tick_s: float, horizon_s: float, default_horizon: bool) -> dict[str, Any]:
+    """What the policy's durations and the horizon are at this tick size, and what rounding did."""
+    out: dict[str, Any] = dict(policy.at_tick_size(tick_s))
+    horizon_ticks = measures._ticks_within(horizon_s, tick_s)
+    out["horizon_ticks"] = horizon_ticks
+    out["horizon_effective_s"] = horizon_ticks * tick_s
+    notes = []
+    for label, given, ticks in (
+        ("for", policy.for_s, out["for_ticks"]),
+        ("keep_firing_for", policy.keep_firing_for_s, out["keep_firing_for_ticks"]),
+    ):
+        if abs(ticks * tick_s - given) > 1e-9 * max(1.0, given):
+            notes.append(
+                f"{label} {given:g} s is {ticks} tick(s) of {tick_s:g} s here ({ticks * tick_s:g} s, rounded up)"
+            )
+    if not default_horizon and abs(horizon_ticks * tick_s - horizon_s) > 1e-9 * max(1.0, horizon_s):
+        notes.append(
+            f"horizon {horizon_s:g} s covers {horizon_ticks} whole tick(s) of {tick_s:g} s here"
+        )
+    out["notes"] = notes
+    return out
+
+
+# -- compatibility: the figures' building blocks -----------------------------------------
+def top_k_coverage(probability: np.ndarray, phase: np.ndarray, affected: np.ndarray, k: int = TOP_K) -> float | None:
     """Share of peak ticks where the top ``k`` servers by probability hold every affected
-    server then in its peak phase.
-
-    Counted over ticks with between 1 and ``k`` affected servers in peak (more cannot fit
-    in a top ``k``); None when there is no such tick.
-    """
-    in_peak = (phase == _PEAK) & np.asarray(affected, dtype=bool)[None, :]
-    counts = in_peak.sum(axis=1)
-    ticks = np.flatnonzero((counts > 0) & (counts <= k))
-    if ticks.size == 0:
-        return None
-    n = probability.shape[1]
-    hits = 0
-    for t in ticks:
-        p = np.nan_to_num(probability[t], nan=-1.0)
-        # Rank by probability, ties broken by server order, so the answer is deterministic.
-        top = np.lexsort((np.arange(n), -p))[:k]
-        chosen = np.zeros(n, dtype=bool)
-        chosen[top] = True
-        hits += bool(np.all(chosen[in_peak[t]]))
-    return hits / ticks.size
+    server then in its peak phase (see :func:`dashboard.evaluation.measures.top_k_coverage`)."""
+    in_peak = (np.asarray(phase) == schema.PHASE_KINDS.index("peak")) & np.asarray(affected, dtype=bool)[None, :]
+    return measures.top_k_coverage(probability, in_peak, k)
 
 
 # -- CLI -----------------------------------------------------------------------
-def _horizon(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"horizon must be a number of seconds, got {text!r}"
-        ) from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(
-            f"horizon must be a finite number of seconds >= 0, got {text!r}"
-        )
-    return value
+def _seconds_arg(what: str):
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number of seconds, got {text!r}") from None
+        if not math.isfinite(value) or value < 0:
+            raise argparse.ArgumentTypeError(f"{what} must be a finite number of seconds >= 0, got {text!r}")
+        return value
+
+    convert.__name__ = what
+    return convert
 
 
 def _param(text: str) -> tuple[str, Any]:
@@ -408,12 +441,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m dashboard.evaluate",
         description=(
-            "Score a risk model on a labelled dataset (one that carries incident_phase and "
-            "problem_child, as generated scenarios do): lead time per affected server, detection "
-            "rate, false alarms on unaffected servers, precision/recall of firing alerts and the "
-            "AUROC of the probability."
+            "Score a risk model on labelled history: every incident (detected or not, lead time "
+            "to its peak, time to detect), false alarms on every server per server-day, precision "
+            "and recall of firing alerts, the AUROC of the probability and the Numenta Anomaly "
+            "Benchmark score. Ground truth is an incident log (--incidents, or <name>_incidents.csv "
+            "beside the data) or the incident_phase and problem_child columns generated data carries. "
+            "Durations default to ticks, so they mean the same at any tick size."
         ),
-        epilog="example: python -m dashboard.evaluate --data 'scenario:default?seed=7' --model heuristic --json card.json",
+        epilog=(
+            "examples:\n"
+            "  python -m dashboard.evaluate --data 'scenario:default?seed=7' --json card.json\n"
+            "  python -m dashboard.evaluate --data fleet.parquet --incidents postmortems.csv\n"
+            "  python -m dashboard.evaluate --data 'csv:nyc_taxi.csv?server=nyc_taxi' --incidents windows.json\n"
+            "incident log: CSV or JSON with server_name (* = the whole fleet), start, end (inclusive),\n"
+            "optional peak, severity, title; or NAB's windows JSON (file name -> server)."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--data",
@@ -421,34 +464,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="data source spec or file (e.g. scenario:default?seed=7, data.parquet)",
     )
+    parser.add_argument("--model", default="heuristic", metavar="NAME", help="registered risk model (default: heuristic)")
     parser.add_argument(
-        "--model",
-        default="heuristic",
-        metavar="NAME",
-        help="registered risk model (default: heuristic)",
+        "--param", action="append", default=[], type=_param, metavar="NAME=VALUE", help="model parameter (repeatable)"
     )
     parser.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        type=_param,
-        metavar="NAME=VALUE",
-        help="model parameter (repeatable)",
+        "--incidents",
+        metavar="LOG",
+        help="incident log to score against (CSV, JSON or NAB windows JSON); replaces other ground truth",
     )
+    parser.add_argument("--from", dest="start", metavar="TIME", help="score only ticks from this time on (ISO 8601)")
+    parser.add_argument("--to", dest="end", metavar="TIME", help="score only ticks up to this time (ISO 8601)")
     parser.add_argument(
         "--horizon",
-        type=_horizon,
-        default=DEFAULT_HORIZON_S,
+        type=_seconds_arg("horizon"),
+        default=None,
         metavar="SECONDS",
-        help=f"AUROC label: the server is in an incident phase now or within this many seconds (default {DEFAULT_HORIZON_S:g})",
+        help=f"how early an alert may come and still count (AUROC label: in an incident now or within it); "
+        f"default {HORIZON_TICKS} ticks ({DEFAULT_HORIZON_S:g} s at 5-second ticks)",
     )
     defaults = AlertPolicy()
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=defaults.threshold,
-        help=f"alert threshold (default {defaults.threshold})",
-    )
+    parser.add_argument("--threshold", type=float, default=defaults.threshold, help=f"alert threshold (default {defaults.threshold})")
     parser.add_argument(
         "--clear-threshold",
         type=float,
@@ -458,22 +494,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--for",
         dest="for_s",
-        type=float,
-        default=defaults.for_s,
+        type=_seconds_arg("for"),
+        default=None,
         metavar="SECONDS",
-        help=f"pending period before firing (default {defaults.for_s:g})",
+        help="pending period before firing (default 2 ticks: 10 s at 5-second ticks)",
     )
     parser.add_argument(
         "--keep-firing-for",
         dest="keep_firing_for_s",
-        type=float,
-        default=defaults.keep_firing_for_s,
+        type=_seconds_arg("keep-firing-for"),
+        default=None,
         metavar="SECONDS",
-        help=f"how long a recovered alert keeps firing (default {defaults.keep_firing_for_s:g})",
+        help="how long a recovered alert keeps firing (default 6 ticks: 30 s at 5-second ticks)",
     )
-    parser.add_argument(
-        "--json", metavar="PATH", help="also write the scorecard as JSON here (atomically)"
-    )
+    parser.add_argument("--json", metavar="PATH", help="also write the scorecard as JSON here (atomically)")
     verify_arg(parser)
     return parser
 
@@ -483,26 +517,33 @@ def main(argv: list[str] | None = None, *, settings: Settings | None = None) -> 
     args = build_parser().parse_args(argv)
     settings = (settings or Settings()).with_data(args.data)
     try:
-        policy = AlertPolicy(
-            args.threshold, args.clear_threshold, args.for_s, args.keep_firing_for_s
-        )
         if args.json:  # a target that cannot be written fails before the evaluation, not after
             from .atomic import check_folder
 
             check_folder(args.json)
-        data: Any = args.data
-        if args.verify:
-            from .sources import open_source
+        from .sources import open_source
 
-            data = open_source(args.data, settings=settings, verify=args.verify)
+        options = {"verify": args.verify} if args.verify else {}
+        source = open_source(args.data, settings=settings, **options)
+        overrides = {"for_s": args.for_s, "keep_firing_for_s": args.keep_firing_for_s}
+        policy = AlertPolicy.for_tick_seconds(
+            source.tick_seconds(), threshold=args.threshold, clear_threshold=args.clear_threshold, **overrides
+        )
+        incidents = load_incidents(args.incidents) if args.incidents else None
         card = evaluate(
-            data,
+            source,
             args.model,
+            incidents=incidents,
             horizon_s=args.horizon,
             policy=policy,
+            start=args.start,
+            end=args.end,
             model_params=dict(args.param),
-            settings=settings,
         )
+        if card.data_report:
+            print("Loading notes:")
+            print("\n".join(f"  - {line}" for line in card.data_report))
+            print()
         print(card.format())
         if args.json:
             from .atomic import write_text_atomic
@@ -515,50 +556,24 @@ def main(argv: list[str] | None = None, *, settings: Settings | None = None) -> 
     return 0
 
 
-# -- helpers -------------------------------------------------------------------
-def _seconds(timestamps: np.ndarray, n_ticks: int, tick_s: float) -> np.ndarray:
-    ts = np.asarray(timestamps)
-    if ts.shape == (n_ticks,) and np.issubdtype(ts.dtype, np.datetime64):
-        return (ts - ts[0]).astype("timedelta64[ms]").astype(np.int64) / 1000.0
-    return np.arange(n_ticks) * tick_s
-
-
-def _ratio(num: int, den: int) -> float | None:
-    return num / den if den else None
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe: numpy scalars to Python, NaN/inf to None."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _secs(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "never" if not signed else "-"
-    return f"{value:+.0f} s" if signed else f"{value:.0f} s"
-
-
-def _pct(value: float | None, digits: int = 1) -> str:
-    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
-
-
-def _num(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def _policy_text(policy: dict[str, float]) -> str:
-    return (
-        f"fire >= {policy['threshold']:g} for {policy['for_s']:g} s, "
-        f"clear < {policy['clear_threshold']:g}, keep firing {policy['keep_firing_for_s']:g} s"
-    )
+__all__ = [
+    "DEFAULT_HORIZON_S",
+    "HORIZON_TICKS",
+    "PROFILE_NAMES",
+    "PROFILE_SHORT",
+    "CorpusResult",
+    "EvaluationError",
+    "IncidentResult",
+    "Scorecard",
+    "ServerResult",
+    "auroc",
+    "evaluate",
+    "evaluate_many",
+    "has_ground_truth",
+    "main",
+    "metric_coverage",
+    "top_k_coverage",
+]
 
 
 if __name__ == "__main__":  # pragma: no cover - the entry point reads the environment

@@ -61,3 +61,26 @@ COLUMN_DOCS: dict[str, tuple[str, str]] = {
     PROBLEM_CHILD: ("bool", "ground truth: this server is impacted by the scenario"),
     OOM: ("int", "out-of-memory kills in this tick"),
 }
+
+# Columns that are never metrics, even when numeric: ground truth and bookkeeping that
+# labelled datasets carry beside their metrics (anomaly labels, train/test splits, row
+# numbers). Compared case-insensitively; pandas' unnamed index columns are left out too.
+NON_METRIC_COLUMNS = frozenset(
+    {PHASE, PROBLEM_CHILD, "label", "labels", "is_anomaly", "anomaly", "anomaly_label", "split", "index", "row_id"}
+)
+
+
+def may_be_extra_metric(column: str) -> bool:
+    """Whether a file column outside the schema may hold an extra metric (when numeric).
+
+    Numeric columns beyond the core metrics are kept as *extra metrics* under their own
+    names (NAB's ``value``, SMD's ``m00``..``m37``), so a model can read them; ground-truth
+    and bookkeeping columns (:data:`NON_METRIC_COLUMNS`) never are.
+    """
+    name = str(column).strip()
+    return bool(name) and name not in ALL_COLUMNS and name.lower() not in NON_METRIC_COLUMNS and not name.startswith("Unnamed:")
+
+
+def is_core_metric(name: str) -> bool:
+    """One of the schema's eight metrics (not an extra metric, not ``container_oom``)."""
+    return name in METRIC_BY_NAME

@@ -4,38 +4,17 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import ClassVar
 
 import numpy as np
 import pytest
 
 from dashboard.evaluate import EvaluationError, Scorecard, auroc, evaluate, main, top_k_coverage
-from dashboard.models import RiskModel, RiskScores
 from dashboard.models.alerts import AlertPolicy
 
-from .models.fleets import ArraySource, synthetic_fleet
+from .models.fleets import ArraySource, Scripted, synthetic_fleet
 
 S, E, P, R = 0, 1, 2, 3  # phase kinds: stable, escalation, peak, recovery
 POLICY = AlertPolicy(threshold=0.5, clear_threshold=0.3, for_s=10, keep_firing_for_s=10)
-
-
-class Scripted(RiskModel):
-    """Replays a fixed table of probabilities (ticks x servers), whatever the metrics say."""
-
-    name: ClassVar[str] = "scripted"
-    history: ClassVar[int] = 1
-    metrics: ClassVar[tuple[str, ...]] = ("cpu_pct",)
-
-    def __init__(self, table):
-        super().__init__()
-        self.table = np.asarray(table, dtype=float)
-
-    def score(self, window):
-        p = self.table[window.end]
-        return RiskScores(p, p[:, None].copy(), ("cpu",))
-
-    def key(self):
-        return f"scripted-{id(self)}"
 
 
 def known_dataset():

@@ -33,12 +33,21 @@ STATE_NAMES = ("normal", "pending", "firing", "recovering")
 ACTIVE_STATES = (FIRING, RECOVERING)
 
 
+# Durations are set in seconds but mean "a few ticks": the defaults below, at 5 s per
+# tick, are 10 s and 30 s; :meth:`AlertPolicy.for_tick_seconds` keeps the tick counts at
+# any tick size (at 5-minute ticks: 10 min and 30 min), instead of letting 10 s silently
+# become one 5-minute tick.
+DEFAULT_FOR_TICKS = 2
+DEFAULT_KEEP_FIRING_TICKS = 6
+
+
 @dataclass(frozen=True)
 class AlertPolicy:
     """Thresholds and durations of the alert state machine.
 
     The defaults suit 5-second ticks: a server fires after two ticks (10 s) at or
     above 0.5 and keeps firing until its probability has stayed below 0.3 for 30 s.
+    At other tick sizes use :meth:`for_tick_seconds`, which keeps those tick counts.
     """
 
     threshold: float = 0.5
@@ -62,6 +71,32 @@ class AlertPolicy:
             raise ModelError(
                 f"alert policy: for_s and keep_firing_for_s must be >= 0, got {self.for_s!r} and {self.keep_firing_for_s!r}"
             )
+
+    @classmethod
+    def for_tick_seconds(cls, tick_seconds: float, **overrides: float) -> AlertPolicy:
+        """The default policy at this tick size: fire after 2 ticks, keep firing for 6.
+
+        ``overrides`` (threshold, clear_threshold, for_s, keep_firing_for_s) win.
+        """
+        tick = float(tick_seconds) if tick_seconds and math.isfinite(tick_seconds) and tick_seconds > 0 else 5.0
+        values = {
+            "for_s": DEFAULT_FOR_TICKS * tick,
+            "keep_firing_for_s": DEFAULT_KEEP_FIRING_TICKS * tick,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def at_tick_size(self, tick_seconds: float) -> dict[str, float | int]:
+        """What ``for_s`` and ``keep_firing_for_s`` become at this tick size: whole ticks
+        (rounded up) and the seconds those ticks span."""
+        for_ticks, keep_ticks = self.for_ticks(tick_seconds), self.keep_ticks(tick_seconds)
+        return {
+            "tick_seconds": float(tick_seconds),
+            "for_ticks": for_ticks,
+            "for_effective_s": for_ticks * float(tick_seconds),
+            "keep_firing_for_ticks": keep_ticks,
+            "keep_firing_for_effective_s": keep_ticks * float(tick_seconds),
+        }
 
     def for_ticks(self, tick_seconds: float) -> int:
         """``for_s`` as a whole number of ticks (rounded up: never fire early)."""
@@ -220,6 +255,8 @@ def is_active(states: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "ACTIVE_STATES",
+    "DEFAULT_FOR_TICKS",
+    "DEFAULT_KEEP_FIRING_TICKS",
     "DEFAULT_POLICY",
     "FIRING",
     "NORMAL",

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..sources.base import check_tick
-from .alerts import DEFAULT_POLICY, NORMAL, AlertPolicy, alert_states_at, step_states
+from .alerts import NORMAL, AlertPolicy, alert_states_at, step_states
 from .base import RiskModel
 
 log = logging.getLogger(__name__)
@@ -162,10 +162,11 @@ class Scorer:
             model = get_model(model)
         self.source = source
         self.model = model
-        self.policy = policy or DEFAULT_POLICY
         self.cache: ScoreCache = cache if cache is not None else MemoryScoreCache()
         tick_seconds = float(source.tick_seconds() or 0.0)
         self.tick_seconds = tick_seconds if tick_seconds > 0 else 1.0
+        # by default the alert durations are ticks, whatever the tick size (5 s: 10 s and 30 s)
+        self.policy = policy or AlertPolicy.for_tick_seconds(self.tick_seconds)
         if isinstance(lookback_ticks, bool) or not isinstance(lookback_ticks, (int, np.integer)):
             raise ModelError(f"lookback_ticks must be a whole number, got {lookback_ticks!r}")
         need = self.policy.memory_ticks(self.tick_seconds)

@@ -89,7 +89,7 @@ def list_sources() -> list[dict[str, Any]]:
             {
                 "name": name,
                 "description": cls.description or (cls.__doc__ or "").strip().split("\n")[0],
-                "parameters": dict(cls.parameters),
+                "parameters": {**dict(cls.parameters), INCIDENTS_OPTION: INCIDENTS_HELP},
                 "available": True,
             }
         )
@@ -143,6 +143,13 @@ def _accepts_settings(cls: type[Source]) -> bool:
         return False
 
 
+INCIDENTS_OPTION = "incidents"
+INCIDENTS_HELP = (
+    "incident log (CSV or JSON, or NAB windows JSON) giving the ground truth to evaluate "
+    "against (default: <name>_incidents.csv or .json beside the data)"
+)
+
+
 def _open(
     spec: Any,
     data_format: str,
@@ -150,7 +157,7 @@ def _open(
     data_roots: Any,
     options: dict[str, Any],
     settings: Settings | None = None,
-) -> tuple[Source, str, str]:
+) -> tuple[Source, str, str, tuple[Any, Any]]:
     roots = resolve_roots(data_roots if data_roots is not None else (settings or Settings()).data_roots)
     names = SOURCES.names()
     parsed = parse_spec(spec, names)
@@ -174,6 +181,7 @@ def _open(
     if twice:
         raise SourceError(f"option(s) {', '.join(twice)} given both in the spec and as arguments")
     merged: dict[str, Any] = {**parsed.options, **options}
+    incidents = merged.pop(INCIDENTS_OPTION, None)
     if columns is not None:
         if "columns" in merged:
             raise SourceError("columns given both in the spec and as an argument")
@@ -212,7 +220,35 @@ def _open(
     canonical = getattr(src, "canonical_spec", None) or _canonical(
         kind, str(getattr(src, "path", parsed.target)), merged
     )
-    return src, canonical, kind
+    if incidents not in (None, "") and not isinstance(incidents, (str, os.PathLike)):
+        incident_log = incidents  # an IncidentLog, DataFrame or records given from Python
+    elif incidents not in (None, ""):
+        incident_log = safe_path(incidents, roots)
+        canonical += ("&" if "?" in canonical else "?") + urlencode({INCIDENTS_OPTION: str(incident_log)})
+    else:
+        incident_log = None
+    return src, canonical, kind, (incident_log, merged.get("tz"))
+
+
+def _incident_log(src: Source, given: Any, tz: Any) -> tuple[Any, Any, list[str]]:
+    """The source's incident log (given, or found beside its file), the error reading it, notes."""
+    from ..incidents import find_beside, load_incidents
+
+    found = False
+    if given is None:
+        where = getattr(src, "path", None) or (getattr(src, "files", None) or [None])[0]
+        given = find_beside(where) if where is not None else None
+        found = given is not None
+    if given is None:
+        return None, None, []
+    try:
+        log = load_incidents(given, tz=tz if isinstance(tz, str) and tz else None)
+    except DashboardError as exc:
+        return None, exc, [f"incident log not usable: {exc}"]
+    notes = list(log.report)
+    if found:
+        notes.insert(0, f"incident log found beside the data: {given} ({len(log)} incidents)")
+    return log, None, notes
 
 
 class DataSource:
@@ -235,6 +271,8 @@ class DataSource:
         settings: Settings | None = None,
         **options: Any,
     ):
+        self._incidents = self._incidents_error = None
+        self._incident_notes: list[str] = []
         if isinstance(path_or_spec, Source):
             if options or columns is not None:
                 raise SourceError("options cannot be given with an already opened Source")
@@ -245,8 +283,11 @@ class DataSource:
                 or f"{self.kind}:{path_or_spec.identity()}"
             )
         else:
-            self._source, self.spec, self.kind = _open(
+            self._source, self.spec, self.kind, (log, tz) = _open(
                 path_or_spec, data_format, columns, data_roots, options, settings
+            )
+            self._incidents, self._incidents_error, self._incident_notes = _incident_log(
+                self._source, log, tz
             )
         self._cursor = 0
 
@@ -313,7 +354,21 @@ class DataSource:
         return self._source.tick_seconds()
 
     def report(self) -> list[str]:
-        return self._source.report()
+        return [*self._source.report(), *self._incident_notes]
+
+    def metric_units(self) -> dict[str, str]:
+        """Every metric the data holds -> its unit: the core metrics it has, then extras."""
+        return self._source.metric_units()
+
+    def row_counts(self) -> np.ndarray | None:
+        return self._source.row_counts()
+
+    def incidents(self):
+        """The incident log that came with the data (``incidents=`` or found beside the
+        file), or None; raises the log's error when it could not be read."""
+        if self._incidents_error is not None:
+            raise self._incidents_error
+        return self._incidents
 
     def identity(self) -> str:
         return self._source.identity()

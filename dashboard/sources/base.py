@@ -23,7 +23,9 @@ class Window:
     """The last ``T`` ticks of the whole fleet, tick-major, as numpy arrays.
 
     ``metrics[name]`` has shape ``(T, N)`` (ticks x servers) with NaN where a
-    server reported nothing or the metric is missing. The server axis is the
+    server reported nothing or the metric is missing. It holds the eight core metrics
+    (all-NaN when the data lacks one), ``container_oom`` when present, and the data's
+    *extra metrics* under their own names (:attr:`extra_metric_names`). The server axis is the
     source's full server list, in the same order for every window of a source.
     Ground truth (``phase_kind`` codes and ``problem_child``) is present only
     for labelled data and is stripped before an honest model sees the window.
@@ -57,6 +59,11 @@ class Window:
         if not self.has_truth:
             return self
         return replace(self, phase=None, problem_child=None)
+
+    @property
+    def extra_metric_names(self) -> tuple[str, ...]:
+        """Metrics beyond the schema's eight (e.g. NAB's ``value``, SMD's ``m00``..)."""
+        return tuple(m for m in self.metrics if not schema.is_core_metric(m) and m != schema.OOM)
 
     def metric(self, name: str) -> np.ndarray:
         """``metrics[name]``, or an all-NaN array when the source lacks that metric."""
@@ -127,6 +134,30 @@ class Source(ABC):
     def report(self) -> list[str]:
         """What was done to the data while loading (sorted, deduplicated, mapped...)."""
         return []
+
+    def metric_units(self) -> dict[str, str]:
+        """Every metric the data holds -> its unit (``""`` when unknown).
+
+        The core metrics it has values for, then its extra metrics. The default looks
+        at the last hour-or-so of ticks; sources that know their columns say so exactly.
+        """
+        n = int(self.n_ticks())
+        if n <= 0:
+            return {}
+        window = self.window(n - 1, min(n, 60))
+        out = {}
+        for name, values in window.metrics.items():
+            if schema.is_core_metric(name):
+                if np.isfinite(values).any():
+                    out[name] = schema.METRIC_BY_NAME[name].unit
+            elif name != schema.OOM:
+                out[name] = ""
+        return out
+
+    def row_counts(self) -> np.ndarray | None:
+        """File rows merged into each (tick, server) cell, int ``(T, N)``, when the data had
+        duplicate rows; None when each present cell is one row."""
+        return None
 
     def identity(self) -> str:
         """A string that changes when the data changes; used as a cache key."""

@@ -19,8 +19,11 @@ Columns
     refused unless a column is mapped to ``server_name`` or the ``server`` option names
     the one server the file holds. A missing ``profile`` reads as ``"unknown"``, a
     missing ``state`` as ``"online"``. Missing metrics stay missing: NaN in batches and
-    windows, never zero. Unknown columns are ignored (and listed). A file with more than
-    2,000 columns is refused.
+    windows, never zero. Other numeric columns are kept as **extra metrics** under their
+    own names (NAB's ``value``, SMD's ``m00``..``m37``), with the unit ``units=`` gives
+    them; ground-truth and bookkeeping columns (``label``, ``split``, ``is_anomaly``...)
+    never are. Text columns outside the schema are ignored. Both are listed. A file with
+    more than 2,000 columns is refused.
 Timestamps
     ISO 8601 strings, datetimes, or epoch numbers with ``epoch_unit=s|ms|us|ns``.
     Values with a UTC offset are converted to UTC, so a daylight-saving change in
@@ -45,7 +48,8 @@ Servers
 Units
     ``units={"net_in_mb_s": "bytes/s", "latency_ms": "s", "cpu_pct": "share"}``
     converts to the schema's units (MB/s = 10**6 bytes/s, ms, percent). Throughput
-    whose median looks like bytes/s is reported as suspicious.
+    whose median looks like bytes/s is reported as suspicious. An extra metric's unit
+    (``units=value=°F``) is recorded as given, never converted.
 Values
     Non-numeric text in a metric, infinities and values out of the schema's range
     (``cpu_pct`` 150, negative latency) are refused. Empty cells are missing values.
@@ -81,6 +85,7 @@ METRIC_COLUMNS = _METRIC_COLUMNS  # the numeric columns normalize reads, in orde
 _THROUGHPUT = ("disk_io_mb_s", "net_in_mb_s", "net_out_mb_s")
 _DURATION = ("latency_ms", "gc_pause_ms")
 _PERCENT = ("cpu_pct", "mem_pct")
+_CONVERTIBLE = (*_PERCENT, "error_rate", *_DURATION, *_THROUGHPUT)
 
 # Factor from a unit to the schema's unit, per kind of metric.
 _THROUGHPUT_UNITS = {
@@ -216,7 +221,10 @@ class ReadOptions:
                 raise DataError(f"columns: several file columns map to {', '.join(twice)}")
         units = parse_mapping(options.get("units"), "units")
         for col, unit in (units or {}).items():
-            unit_factor(col, unit)
+            if col in _CONVERTIBLE or not schema.may_be_extra_metric(col):
+                unit_factor(col, unit)  # a schema column: its unit must convert
+            elif not unit.strip():
+                raise DataError(f"units: the unit of {col!r} is empty")
         tz = options.get("tz") or None
         if tz is not None:
             try:
@@ -276,6 +284,7 @@ class Normalized:
     report: list[str] = field(default_factory=list)
     # one server named by the ``server`` option: a repeated timestamp is a sample, not a duplicate
     single_server: bool = False
+    units: dict[str, str] = field(default_factory=dict)  # extra metric -> its unit, when given
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])
@@ -329,19 +338,36 @@ def _apply_mapping(
             f"{origin.file}: column(s) {listed(dupes)} appear more than once; columns found: {listed(found)}"
         )
     missing = [c for c in (schema.TIMESTAMP,) if c not in df.columns]
-    has_metric = any(m in df.columns for m in schema.METRIC_NAMES)
+    extras, ignored = extra_metric_columns(df)
+    has_metric = bool(extras) or any(m in df.columns for m in schema.METRIC_NAMES)
     if missing or not has_metric:
         need = missing + (
-            [] if has_metric else ["at least one metric (" + ", ".join(schema.METRIC_NAMES) + ")"]
+            []
+            if has_metric
+            else ["at least one metric (" + ", ".join(schema.METRIC_NAMES) + ", or any numeric column)"]
         )
         raise DataError(
             f"{origin.file}: missing required column(s) {'; '.join(need)}; columns found: "
             f"{listed(found) or 'none'}; map yours with columns={{'file column': 'schema column'}}"
         )
-    extra = [c for c in df.columns if c not in schema.ALL_COLUMNS]
-    if extra:
-        report.append(f"{origin.file}: ignored columns: {listed(extra)}")
+    if extras:
+        report.append(f"{origin.file}: extra metrics kept: {listed(extras)}")
+    if ignored:
+        report.append(f"{origin.file}: ignored columns: {listed(ignored)}")
     return df
+
+
+def extra_metric_columns(df: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The columns kept as extra metrics (numeric, outside the schema, not ground truth or
+    bookkeeping) and the other columns outside the schema, which are ignored."""
+    extras, ignored = [], []
+    for name in df.columns:
+        if name in schema.ALL_COLUMNS:
+            continue
+        dtype = df[name].dtype
+        numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        (extras if numeric and schema.may_be_extra_metric(name) else ignored).append(name)
+    return extras, ignored
 
 
 def too_many_columns(file: str, n: int, at_least: bool = False) -> DataError:
@@ -657,6 +683,17 @@ def normalize(df: pd.DataFrame, origin: Origin, opts: ReadOptions) -> Normalized
                 report.append(f"{origin.file}: {name} converted from {units[name]} (x{factor:g})")
         _check_range(values, name, df[name], origin, converted=name in units)
         metrics[name] = values
+    extras, _ = extra_metric_columns(df)
+    for name in extras:
+        values = df[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isinf(values).any():
+            row, k = _first_bad(np.isinf(values))
+            raise _fail(origin, name, row, df[name].iloc[row], "infinite value", k)
+        metrics[name] = values
+    extra_units = {name: str(units[name]).strip() for name in extras if name in units}
+    unknown_units = sorted(c for c in units if c not in df.columns)
+    if unknown_units:
+        report.append(f"{origin.file}: units given for columns not in the file: {', '.join(unknown_units)}")
     absent = [m for m in schema.METRIC_NAMES if m not in metrics]
     if absent:
         report.append(f"{origin.file}: metrics not in the file (missing, NaN): {', '.join(absent)}")
@@ -674,7 +711,9 @@ def normalize(df: pd.DataFrame, origin: Origin, opts: ReadOptions) -> Normalized
     problem_child = None
     if schema.PROBLEM_CHILD in df.columns:
         problem_child = _bools(df[schema.PROBLEM_CHILD], schema.PROBLEM_CHILD, origin)
-    return Normalized(ts, server, profile, state, metrics, phase, problem_child, report, single)
+    return Normalized(
+        ts, server, profile, state, metrics, phase, problem_child, report, single, extra_units
+    )
 
 
 def range_of(name: str) -> tuple[float, float]:
@@ -724,6 +763,9 @@ class Cube:
     phase: np.ndarray | None = None  # int16 (T, N) into phase_names, -1 none
     problem_child: np.ndarray | None = None  # bool (N,)
     report: list[str] = field(default_factory=list)
+    units: dict[str, str] = field(default_factory=dict)  # extra metric -> unit, when given
+    # File rows merged into each cell (duplicates): None when every present cell is one row.
+    row_counts: np.ndarray | None = None  # int32 (T, N)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -746,6 +788,7 @@ def concat_pieces(pieces: Sequence[Normalized]) -> Normalized:
         )
 
     names = [m for m in _METRIC_COLUMNS if any(m in p.metrics for p in pieces)]
+    names += [m for m in dict.fromkeys(k for p in pieces for k in p.metrics) if m not in names]
     metrics = {
         m: np.concatenate(
             [p.metrics.get(m, np.full(k, np.nan)) for p, k in zip(pieces, n, strict=True)]
@@ -762,6 +805,7 @@ def concat_pieces(pieces: Sequence[Normalized]) -> Normalized:
         problem_child=cat(lambda p: p.problem_child, False, bool),
         report=[line for p in pieces for line in p.report],
         single_server=all(p.single_server for p in pieces),
+        units={k: v for p in pieces for k, v in p.units.items()},
     )
 
 
@@ -848,8 +892,11 @@ def _assemble(
     n_ticks, n_servers = len(ticks), len(server_names)
     key = tick_idx.astype(np.int64) * n_servers + server_codes
     keep = None
+    row_counts = None
     counts = np.bincount(key, minlength=n_ticks * n_servers)
     if (counts > 1).any():
+        # kept so that scoring by file rows (NAB) can give each merged row its tick's score
+        row_counts = counts.astype(np.int32).reshape(n_ticks, n_servers)
         by_key = np.argsort(key, kind="stable")
         sorted_key = key[by_key]
         last = np.append(sorted_key[1:] != sorted_key[:-1], True)
@@ -921,6 +968,8 @@ def _assemble(
         phase,
         problem_child,
         report,
+        dict(data.units),
+        row_counts,
     )
 
 

@@ -104,6 +104,7 @@ class _Grid:
         self.duplicates = 0
         self.unsorted = False
         self.profile_clashes: dict[str, None] = {}
+        self.units: dict[str, str] = {}  # extra metric -> unit, when given
 
     # -- storage ----------------------------------------------------------------------
     def _new(self, key: str, dtype: Any, fill: Any) -> None:
@@ -149,6 +150,7 @@ class _Grid:
             self.cells["present"] = np.zeros((0, 0), dtype=bool)
             self.fills["present"] = False
             self._new("state", np.int8, -1)
+        self.units.update(piece.units)
         ts = piece.ts
         if resample:
             width = pd.Timedelta(resample).value
@@ -288,6 +290,7 @@ class _Grid:
             phase_names=tuple(self.phase_names) if phase is not None else None,
             phase=phase,
             problem_child=None if self.problem_child is None else self.problem_child[:n],
+            units=dict(self.units),
         )
 
 

@@ -127,6 +127,11 @@ class LazyParquetSource(Source):
         to_file = {v: k for k, v in (opts.columns or {}).items() if k in names}
         col = {c: to_file.get(c, c) for c in schema.ALL_COLUMNS}
         col = {c: f for c, f in col.items() if f in names}
+        mapped = set(col.values())
+        for field in pf.schema_arrow:  # extra metrics: other numeric columns, under their own names
+            numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
+            if numeric and field.name not in mapped and schema.may_be_extra_metric(field.name):
+                col[field.name] = field.name
         reason = None
         if schema.TIMESTAMP not in col or schema.SERVER not in col:
             reason = "it lacks a timestamp or server column"
@@ -154,6 +159,7 @@ class LazyParquetSource(Source):
         self.path = Path(path)
         self._pf = pf
         self._col = col
+        self._extras = tuple(c for c in col if c not in schema.ALL_COLUMNS)
         self._opts = opts
         self._options = options
         md = pf.metadata
@@ -416,7 +422,7 @@ class LazyParquetSource(Source):
         for anything :func:`normalize` would repair, report as an error or read differently."""
         col = self._col
         n_t, n_s = last - first + 1, len(self._server_names)
-        metric_names = [m for m in METRIC_COLUMNS if m in col]
+        metric_names = [m for m in METRIC_COLUMNS if m in col] + list(self._extras)
         if not metric_names:
             raise _Irregular()
         # rows -> ticks, checked against the timestamps read at open
@@ -470,11 +476,12 @@ class LazyParquetSource(Source):
                 values = arr.to_numpy()
             else:
                 raise _Irregular()
-            if name in units:
+            extra = name in self._extras
+            if name in units and not extra:
                 factor = unit_factor(name, units[name])
                 if factor != 1.0:
                     values = values.astype(np.float64) * factor
-            low, high = range_of(name)
+            low, high = (-np.inf, np.inf) if extra else range_of(name)
             if np.isinf(values).any() or ((values < low) | (values > high)).any():
                 raise _Irregular()
             cube = np.full(n_t * n_s, np.nan, dtype=np.float32)
@@ -623,6 +630,12 @@ class LazyParquetSource(Source):
 
     def report(self) -> list[str]:
         return list(self._report)
+
+    def metric_units(self) -> dict[str, str]:
+        units = dict(self._opts.units or {})
+        out = {m: schema.METRIC_BY_NAME[m].unit for m in schema.METRIC_NAMES if m in self._col}
+        out.update({m: str(units.get(m, "")).strip() for m in self._extras})
+        return out
 
     def identity(self) -> str:
         return self._identity

@@ -47,6 +47,26 @@ def phase_kind_codes(names: tuple[str, ...], metadata: dict[str, Any] | None) ->
     return out
 
 
+def extra_metric_names(metrics: dict[str, Any]) -> tuple[str, ...]:
+    """The extra metrics among ``metrics``' names (neither core metrics nor ``container_oom``)."""
+    return tuple(m for m in metrics if not schema.is_core_metric(m) and m != schema.OOM)
+
+
+def metric_units_of(
+    metrics: dict[str, Any], extra_units: dict[str, str], metadata: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """Every metric the data holds (core metrics present, then extras) -> its unit ("" unknown)."""
+    documented = {
+        c.get("name"): c.get("unit")
+        for c in (metadata or {}).get("columns") or []
+        if isinstance(c, dict) and isinstance(c.get("unit"), str)
+    }
+    out = {m: schema.METRIC_BY_NAME[m].unit for m in schema.METRIC_NAMES if m in metrics}
+    for name in extra_metric_names(metrics):
+        out[name] = extra_units.get(name) or documented.get(name) or ""
+    return out
+
+
 def _readonly(arr: np.ndarray) -> np.ndarray:
     view = arr.view()
     view.flags.writeable = False
@@ -73,6 +93,7 @@ class CubeSource(Source):
         self._identity = identity
         self._extra_report = list(report or [])
         self._tick_seconds = tick_seconds
+        self._median_tick: tuple[tuple[int, int, int], float] | None = None
 
     def _set_cube(
         self, cube: Cube, metadata: dict[str, Any] | None, axis: tuple | None = None
@@ -92,6 +113,10 @@ class CubeSource(Source):
         if cube.phase is not None:
             self._kind_codes = phase_kind_codes(cube.phase_names or (), metadata)
             self._phase_name_arr = pd.array([*(cube.phase_names or ()), None], dtype="str")
+
+    @property
+    def _extra_names(self) -> tuple[str, ...]:
+        return extra_metric_names(self._cube.metrics)  # a followed file's cube changes
 
     @property
     def axis(self) -> tuple:
@@ -117,12 +142,22 @@ class CubeSource(Source):
     def identity(self) -> str:
         return self._identity or super().identity()
 
+    def metric_units(self) -> dict[str, str]:
+        return metric_units_of(self._cube.metrics, self._cube.units, self._metadata)
+
+    def row_counts(self) -> np.ndarray | None:
+        return self._cube.row_counts
+
     def tick_seconds(self) -> float:
         if self._tick_seconds:
             return float(self._tick_seconds)
         if self._metadata and self._metadata.get("tick_seconds"):
             return float(self._metadata["tick_seconds"])
-        return super().tick_seconds()
+        ticks = self._cube.ticks  # the median interval, once per tick axis (a followed file grows)
+        key = (ticks.shape[0], int(ticks[0]) if ticks.shape[0] else 0, int(ticks[-1]) if ticks.shape[0] else 0)
+        if self._median_tick is None or self._median_tick[0] != key:
+            self._median_tick = (key, super().tick_seconds())
+        return self._median_tick[1]
 
     def batch(self, i: int) -> pd.DataFrame:
         cube = self._cube
@@ -153,6 +188,8 @@ class CubeSource(Source):
             columns[schema.PROBLEM_CHILD] = cube.problem_child[idx]
         if schema.OOM in cube.metrics:
             columns[schema.OOM] = cube.metrics[schema.OOM][j, idx]
+        for name in self._extra_names:
+            columns[name] = cube.metrics[name][j, idx]
         return pd.DataFrame(columns)
 
     def window(self, end: int, length: int) -> Window:
@@ -168,6 +205,8 @@ class CubeSource(Source):
         }
         if schema.OOM in cube.metrics:
             metrics[schema.OOM] = _readonly(cube.metrics[schema.OOM][rows])
+        for name in self._extra_names:
+            metrics[name] = _readonly(cube.metrics[name][rows])
         phase = None
         if cube.phase is not None:
             phase = self._kind_codes[cube.phase[rows]]

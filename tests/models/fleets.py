@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
 from dashboard import schema
+from dashboard.models import RiskModel, RiskScores
 from dashboard.sources.base import Source, Window
 
 PROFILES = ("web", "database", "cache", "ml_compute")
@@ -114,3 +117,22 @@ def synthetic_fleet(*, n_per_profile=5, seed=0, stable=18, escalation=12, peak=1
     src = ArraySource(data, profiles, phase=phase if labelled else None,
                       problem_child=affected if labelled else None, tick_seconds=tick_seconds)
     return src
+
+
+class Scripted(RiskModel):
+    """Replays a fixed table of probabilities (ticks x servers), whatever the metrics say."""
+
+    name: ClassVar[str] = "scripted"
+    history: ClassVar[int] = 1
+    metrics: ClassVar[tuple[str, ...]] = ("cpu_pct",)
+
+    def __init__(self, table):
+        super().__init__()
+        self.table = np.asarray(table, dtype=float)
+
+    def score(self, window):
+        p = self.table[window.end]
+        return RiskScores(p, p[:, None].copy(), ("cpu",))
+
+    def key(self):
+        return f"scripted-{id(self)}"

@@ -17,13 +17,16 @@ def _csv(data_dir, body: str, name: str = "bad.csv") -> str:
 
 
 def test_missing_required_columns_list_the_columns_found(data_dir):
-    name = _csv(data_dir, "host,cpu\na,1\n")
+    name = _csv(data_dir, "host,region\na,eu\n")
     with pytest.raises(
         DataError,
         match=r"bad.csv: missing required column\(s\) timestamp; at least one metric .*"
-        r"columns found: host, cpu; map yours with columns=",
+        r"columns found: host, region; map yours with columns=",
     ):
         open_source(name)
+    # a numeric column is an extra metric: only the timestamp is missing then
+    with pytest.raises(DataError, match=r"missing required column\(s\) timestamp; columns found: host, cpu"):
+        open_source(_csv(data_dir, "host,cpu\na,1\n"))
 
 
 def test_no_metric_at_all_is_refused(data_dir):
@@ -305,9 +308,10 @@ def test_a_wide_file_under_the_cap_loads_and_lists_what_it_ignored_briefly(data_
     name = _csv(data_dir, header + "\n2024-01-01T00:00:00Z,a,1" + ",0" * len(extra) + "\n")
     src = open_source(name)
     assert src.batch(0)["cpu_pct"].tolist() == [1.0]
-    ignored = next(line for line in src.report() if "ignored columns" in line)
-    assert ignored.startswith(f"{data_dir / name}: ignored columns: extra_0, extra_1")
-    assert ignored.endswith("more)") and len(ignored) < 400
+    # numeric columns beyond the schema are kept as extra metrics, and listed briefly
+    kept = next(line for line in src.report() if "extra metrics kept" in line)
+    assert kept.startswith(f"{data_dir / name}: extra metrics kept: extra_0, extra_1")
+    assert kept.endswith("more)") and len(kept) < 400
 
 
 @pytest.mark.timeout(60)
@@ -325,7 +329,7 @@ def test_long_values_and_column_names_are_quoted_briefly(data_dir):
     long_name = "n" * 5_000
     name = _csv(
         data_dir,
-        f"timestamp,server_name,{long_name}\n2024-01-01T00:00:00Z,a,1\n",
+        f"timestamp,server_name,{long_name}\n2024-01-01T00:00:00Z,a,x\n",
     )
     with pytest.raises(DataError) as info:
         open_source(name)

@@ -72,7 +72,7 @@ def test_builtins_are_listed_with_descriptions_and_parameters():
     for entry in listing.values():
         assert entry["description"]
         assert isinstance(entry["parameters"], dict)
-    assert set(listing["scenario"]["parameters"]) == {"seed", "fleet_size", "duration", "tick"}
+    assert set(listing["scenario"]["parameters"]) == {"seed", "fleet_size", "duration", "tick", "incidents"}
     assert "columns" in listing["csv"]["parameters"]
 
 

@@ -87,6 +87,8 @@ def render(about: About) -> list:
     if about.model is not None:
         parts.append(html.H6(f"Model: {about.model.name}"))
         parts.append(html.P(about.model.description))
+        if about.model.warning:
+            parts.append(dbc.Alert(about.model.warning, color="warning"))
         if about.model.reads_ground_truth:
             parts.append(
                 dbc.Alert(

@@ -27,6 +27,13 @@ def _num(value: Any, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _incidents_text(incidents: Any) -> str:
+    if not isinstance(incidents, list) or not incidents:
+        return "n/a"
+    hit = sum(1 for i in incidents if isinstance(i, dict) and i.get("detected"))
+    return f"{hit}/{len(incidents)}"
+
+
 def scorecard_view(card: dict[str, Any]) -> html.Div:
     """A compact scorecard: the headline numbers and the affected servers' lead times."""
     stats = [
@@ -40,8 +47,13 @@ def scorecard_view(card: dict[str, Any]) -> html.Div:
         ("recall", _pct(card.get("recall"))),
         ("AUROC", _num(card.get("auroc"), 3)),
         ("top-5 coverage", _pct(card.get("top5_peak_coverage"))),
+        ("incidents detected", _incidents_text(card.get("incidents"))),
+        ("false alarms / server-day", _num(card.get("false_alarm_episodes_per_server_day"))),
+        ("NAB (standard)", _num((card.get("nab") or {}).get("standard"), 1)),
     ]
+    warnings = [str(w) for w in card.get("warnings") or []]
     parts: list = [
+        *(dbc.Alert(w, color="warning", className="about-eval-note") for w in warnings),
         html.Dl(
             [
                 item

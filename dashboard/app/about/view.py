@@ -40,6 +40,7 @@ class ModelInfo:
     name: str
     description: str
     reads_ground_truth: bool
+    warning: str | None = None  # it reads none or few of the data's metrics
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def describe(services: Services, source: Any, model: Any) -> About:
         facts=tuple(facts),
         phases=_phase_rows(fleet),
         affected=_affected_rows(meta.get("affected_servers")),
-        model=_model_info(services, model),
+        model=_model_info(services, model, spec),
         source_kinds=tuple(
             (str(k.get("name")), str(k.get("description", ""))) for k in services.source_kinds()
         ),
@@ -121,7 +122,7 @@ def _affected_rows(affected: Any) -> tuple[AffectedRow, ...]:
     return tuple(rows)
 
 
-def _model_info(services: Services, model: Any) -> ModelInfo | None:
+def _model_info(services: Services, model: Any, spec: str) -> ModelInfo | None:
     try:
         name = clean_model(model, services.model_names())
     except ViewError:
@@ -129,7 +130,15 @@ def _model_info(services: Services, model: Any) -> ModelInfo | None:
     info = next((m for m in services.models() if m["name"] == name), None)
     if info is None:
         return None
-    return ModelInfo(name, str(info.get("description", "")), bool(info.get("reads_ground_truth")))
+    from ...evaluate import metric_coverage
+    from ...models import get_model
+
+    warning = None
+    with contextlib.suppress(DashboardError):
+        warning = metric_coverage(get_model(name), services.source(spec))[2]
+    return ModelInfo(
+        name, str(info.get("description", "")), bool(info.get("reads_ground_truth")), warning
+    )
 
 
 def _report(services: Services, spec: str) -> tuple[str, ...]:
@@ -157,10 +166,13 @@ def scorable(services: Services, source: Any, model: Any) -> tuple[str, str, Fle
         raise NotScorable(f"cannot evaluate: {exc}") from None
     if fleet.n_ticks == 0:
         raise NotScorable("the data has no ticks yet, so there is nothing to score")
-    if not has_ground_truth(services.source(spec), fleet.n_ticks):
+    from ...evaluate import has_ground_truth
+
+    if not has_ground_truth(services.source(spec)):
         raise NotScorable(
-            "This data carries no ground truth (incident phases and affected servers), "
-            "so the model cannot be scored on it. Generated scenario data has them."
+            "This data carries no ground truth, so the model cannot be scored on it. Give it an "
+            "incident log (incidents=LOG in the data spec, or <name>_incidents.csv beside the "
+            "file); generated scenario data carries its own."
         )
     cells = fleet.n_ticks * fleet.n_servers
     if cells > EVALUATE_MAX_CELLS:
@@ -169,18 +181,6 @@ def scorable(services: Services, source: Any, model: Any) -> tuple[str, str, Fle
             f"in the browser; run python -m dashboard.evaluate --data {spec} --model {model_name}"
         )
     return spec, model_name, fleet
-
-
-def has_ground_truth(source: Any, n_ticks: int) -> bool:
-    """Whether the source's rows carry the phase and affected-server labels."""
-    try:
-        window = source.window(n_ticks - 1, n_ticks)
-    except DashboardError:
-        return False
-    return (
-        getattr(window, "phase", None) is not None
-        and getattr(window, "problem_child", None) is not None
-    )
 
 
 def evaluate_label(services: Services, model: Any) -> str:

@@ -10,7 +10,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.app import create_app
 from dashboard.app.about import ids as about_ids
 from dashboard.app.about import view as about_view
-from dashboard.app.about.callbacks import evaluation_answer, evaluation_intro
+from dashboard.app.about.callbacks import about_answer, evaluation_answer, evaluation_intro
 from dashboard.app.about.scorecard import lead_time_text
 from dashboard.app.messages import GENERIC_ERROR
 from dashboard.app.shell import ids as shell_ids
@@ -150,3 +150,35 @@ def test_the_intro_answers_hostile_values_with_a_disabled_button(app):
     for source, model in [({"x": 1}, "heuristic"), ("scenario:default", ["x"])]:
         label, disabled, note = evaluation_intro(app.services, source, model)
         assert disabled is True and "cannot evaluate" in _text(note)
+
+
+@pytest.fixture()
+def logged_app(tmp_path):
+    """A real-looking CSV (one extra metric, no ground-truth columns) with an incident log beside it."""
+    lines = ["timestamp,server_name,queue_depth"]
+    for t in range(40):
+        for server in ("a", "b"):
+            lines.append(f"2025-01-01T00:{t // 12:02d}:{(t % 12) * 5:02d}Z,{server},{10 + t % 3}")
+    (tmp_path / "fleet.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "fleet_incidents.csv").write_text(
+        "server_name,start,end\na,2025-01-01T00:02:00Z,2025-01-01T00:02:30Z\n"
+    )
+    spec = f"csv:{tmp_path / 'fleet.csv'}"
+    settings = Settings(data_roots=(tmp_path,), demo_dir=tmp_path, default_source=spec)
+    return create_app(settings), spec
+
+
+def test_an_incident_log_beside_the_data_makes_it_scorable(logged_app):
+    app, spec = logged_app
+    _, disabled, _ = evaluation_intro(app.services, spec, "heuristic")
+    assert disabled is False
+    text = _text(evaluation_answer(app.services, 1, spec, "heuristic"))
+    assert "incidents detected" in text and "0/1" in text and "NAB (standard)" in text
+    # the heuristic reads none of this data's metrics: the scorecard says so first
+    assert "reads none of the metrics in this data" in text and "queue_depth" in text
+
+
+def test_the_about_panel_warns_when_the_model_cannot_see_the_data(logged_app):
+    app, spec = logged_app
+    text = " ".join(_text(part) for part in about_answer(app.services, spec, "heuristic"))
+    assert "reads none of the metrics in this data" in text
