@@ -863,9 +863,15 @@ def place_rows(
     servers: pd.Index,
     profiles: np.ndarray,
     label: str = "data",
+    tick_idx: np.ndarray | None = None,
 ) -> Cube:
-    """Rows placed on a fixed axis (``ticks`` x ``servers``): a slice of a larger dataset."""
-    tick_idx = np.searchsorted(ticks, piece.ts)
+    """Rows placed on a fixed axis (``ticks`` x ``servers``): a slice of a larger dataset.
+
+    Each row goes to the tick with its time, or to ``tick_idx`` when given (one named
+    server, whose ticks may repeat a time).
+    """
+    if tick_idx is None:
+        tick_idx = np.searchsorted(ticks, piece.ts)
     bad = (tick_idx >= len(ticks)) | (ticks[np.minimum(tick_idx, len(ticks) - 1)] != piece.ts)
     codes = servers.get_indexer(piece.server)
     if bad.any() or (codes < 0).any():

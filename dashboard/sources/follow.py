@@ -22,6 +22,15 @@ Appended rows that cannot be used do not stop the stream: they are skipped and t
 refusal (file, line, column, value) is listed in ``report()`` and kept in
 ``last_error``. Progress reads ``None`` (live); new servers join the end of the server
 axis.
+
+Memory stays bounded however long the file grows: only the newest ticks are kept in the
+arrays (``keep``, default the last 24 hours, and at most :attr:`FollowSource.KEEP_CELLS`
+server-ticks). Older ticks are read back from the file when asked for: the source keeps
+each tick's time and, per block of lines it read, the byte range and times it held.
+Rows that arrive for times older than the kept ticks are skipped and counted. Files are
+read in blocks of at most :data:`PIECE_BYTES`, so opening a large file needs memory for
+one block, not the whole file. In a file of one server named by ``server``, rows whose
+time is before the newest tick are skipped (repeated times are kept, in order).
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from __future__ import annotations
 import csv
 import os
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +46,17 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from ..errors import DataError
+from ..errors import DataError, listed, quote
+from .base import Window, check_tick
 from .cleaning import (
     MAX_COLUMNS,
     Cube,
     Normalized,
     Origin,
     ReadOptions,
+    concat_pieces,
     normalize,
+    place_rows,
     timeline_notes,
     too_many_columns,
 )
@@ -62,6 +75,10 @@ def _empty_cube() -> Cube:
         metrics={},
         state=np.zeros((0, 0), dtype=np.int8),
     )
+
+
+PIECE_BYTES = 8 << 20  # lines parsed at a time
+DEFAULT_KEEP = "24h"
 
 
 def _room(needed: int, current: int, spare: bool) -> int:
@@ -103,6 +120,7 @@ class _Grid:
         self.phase_index: dict[str, int] = {}
         self.duplicates = 0
         self.unsorted = False
+        self.moved = False
         self.profile_clashes: dict[str, None] = {}
         self.units: dict[str, str] = {}  # extra metric -> unit, when given
 
@@ -166,13 +184,23 @@ class _Grid:
             return arr if arr is None or order is None else arr[order]
 
         # ticks: where each distinct timestamp goes
-        uniq, tick_local = np.unique(ts, return_inverse=True)
         old_t = self.t
         last = self.ticks[old_t - 1] if old_t else None
-        rebuild = last is not None and uniq[0] < last
-        touched = last is not None and uniq[0] <= last
+        if piece.single_server:
+            # one named server: every row is a sample of its own, repeated times included
+            # (the caller passes only rows at or after the newest tick)
+            uniq, tick_local = ts, np.arange(rows)
+            rebuild = touched = False
+        else:
+            uniq, tick_local = np.unique(ts, return_inverse=True)
+            rebuild = last is not None and uniq[0] < last
+            touched = last is not None and uniq[0] <= last
         tick_rows = None
-        if rebuild:
+        self.moved = bool(rebuild)  # ticks already read moved to make room for earlier ones
+        if piece.single_server:
+            upos = old_t + np.arange(rows)
+            new_t = old_t + rows
+        elif rebuild:
             self.unsorted = True
             all_ticks = np.union1d(self.ticks[:old_t], uniq)
             tick_rows = np.searchsorted(all_ticks, self.ticks[:old_t])
@@ -274,6 +302,24 @@ class _Grid:
         self.t, self.n = new_t, new_n
         return bool(touched), bool(joined.size)
 
+    def evict(self, k: int) -> np.ndarray:
+        """Drop the ``k`` oldest ticks; returns their times. New arrays (windows handed out
+        keep the old ones), of the same capacity: memory no longer grows with the file."""
+        t = self.t
+        k = min(int(k), t)
+        gone = self.ticks[:k].copy()
+        for key, old in self.cells.items():
+            arr = np.full(old.shape, self.fills[key], dtype=old.dtype)
+            arr[: t - k, : self.n] = old[k:t, : self.n]
+            self.cells[key] = arr
+        for name in ("ticks", "full"):
+            old = getattr(self, name)
+            arr = np.zeros_like(old)
+            arr[: t - k] = old[k:t]
+            setattr(self, name, arr)
+        self.t = t - k
+        return gone
+
     def cube(self) -> Cube:
         t, n = self.t, self.n
         view = {key: arr[:t, :n] for key, arr in self.cells.items()}
@@ -300,8 +346,13 @@ class FollowSource(CubeSource):
         "a CSV file that keeps growing; appended ticks appear at the next refresh (progress: live)"
     )
     # a growing file has no checksums to hold it to
-    parameters = {k: v for k, v in READ_PARAMETERS.items() if k != "verify"}
+    parameters = {
+        **{k: v for k, v in READ_PARAMETERS.items() if k != "verify"},
+        "keep": f"how much of the newest data stays in memory, e.g. 6h (default {DEFAULT_KEEP}); "
+        "older ticks are read back from the file when asked for",
+    }
     live = True
+    KEEP_CELLS = 10_000_000  # at most this many (tick, server) cells in memory, whatever ``keep``
 
     @classmethod
     def open(cls, target: str, *, data_roots, **options: Any) -> FollowSource:
@@ -314,8 +365,16 @@ class FollowSource(CubeSource):
         )
         return cls(path, metadata=meta, **options)
 
-    def __init__(self, path: str | os.PathLike, *, metadata: Any = None, **options: Any):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        metadata: Any = None,
+        keep: Any = DEFAULT_KEEP,
+        **options: Any,
+    ):
         self.path = Path(path)
+        self._keep_ns = _keep_ns(keep)
         self._opts = ReadOptions.from_options(**options)
         self._options = options
         self.last_error: str | None = None
@@ -340,6 +399,12 @@ class FollowSource(CubeSource):
         self._revision = getattr(self, "_revision", -1) + 1
         self._axis_n = -1
         self._phase_n = -1
+        # every tick's time (those evicted from memory too), and where in the file rows are
+        self._times = np.zeros(0, dtype=np.int64)
+        self._base = 0  # ticks evicted from memory: the grid's tick 0 is tick _base
+        self._chunks = _Chunks()
+        self._too_old = 0  # rows for times before the ticks kept in memory: skipped
+        self._read_back: tuple[tuple[int, int, int], CubeSource] | None = None
         self._set_cube(_empty_cube(), self._metadata)
 
     def _poll(self, initial: bool = False) -> None:
@@ -362,8 +427,12 @@ class FollowSource(CubeSource):
         if self._inode is not None and (inode != self._inode or st.st_size < self._offset):
             self._replaced()
         self._inode = inode
-        if st.st_size <= self._offset:
-            return
+        while st.st_size > self._offset:
+            if not self._read_piece(st.st_size, initial):
+                return
+
+    def _read_piece(self, size: int, initial: bool) -> bool:
+        """Read, parse and add the next block of complete lines; False when none is complete."""
         with open(self.path, "rb") as fh:
             if self._offset:
                 # The bytes before the offset are the end of what was read; others mean the
@@ -371,24 +440,27 @@ class FollowSource(CubeSource):
                 fh.seek(self._offset - len(self._tail))
                 if fh.read(len(self._tail)) != self._tail:
                     self._replaced()
-                    self._inode = inode
             fh.seek(self._offset)
-            chunk = fh.read(st.st_size - self._offset)
+            chunk = fh.read(min(size - self._offset, PIECE_BYTES))
         if self._header is None:
             # Lines end with "\n" or "\r\n", or with a lone "\r" (old Mac files): the header says.
             brk = min((i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0), default=-1)
             if brk < 0 or brk == len(chunk) - 1 and chunk.endswith(b"\r"):
-                if len(chunk) > MAX_HEADER_BYTES:
+                if len(chunk) >= MAX_HEADER_BYTES:
                     raise DataError(
                         f"{self.path}: no line break in the first {MAX_HEADER_BYTES // (1 << 20)} MB: "
                         "not a CSV header"
                     )
-                return  # the header is still being written
+                return False  # the header is still being written
             lone_cr = chunk[brk : brk + 1] == b"\r" and chunk[brk + 1 : brk + 2] != b"\n"
             self._eol = b"\r" if lone_cr else b"\n"
         end = chunk.rfind(self._eol)
         if end < 0:
-            return  # a line still being written
+            if len(chunk) >= PIECE_BYTES:
+                raise DataError(
+                    f"{self.path}: a line longer than {PIECE_BYTES >> 20} MB at byte {self._offset}"
+                )
+            return False  # a line still being written
         chunk = chunk[: end + 1]
         try:
             text = chunk.decode("utf-8")
@@ -396,7 +468,7 @@ class FollowSource(CubeSource):
             raise DataError(
                 f"{self.path}: not UTF-8 text near byte {self._offset + exc.start}"
             ) from None
-        first_line = self._lines + 1
+        start_byte, first_line = self._offset, self._lines + 1
         consumed_lines = chunk.count(self._eol)
         if self._header is None:
             header_line, _, text = text.partition(self._eol.decode())
@@ -407,31 +479,100 @@ class FollowSource(CubeSource):
             if len(self._header) > MAX_COLUMNS:
                 raise too_many_columns(str(self.path), len(self._header))
             first_line += 1
+            start_byte += len(header_line.encode()) + len(self._eol)
             if not any(h.strip() for h in self._header):
                 raise DataError(f"{self.path}: line 1 is empty; expected a CSV header")
         self._offset += len(chunk)
         self._tail = (self._tail + chunk)[-256:]
         self._lines += consumed_lines
         if not text.strip():
-            return
+            return True
         try:
-            frame = read_csv_frame(
-                self.path, self._opts, text=text, header=self._header, first_line=first_line
-            )
-            piece = normalize(frame, Origin(str(self.path), first_line, "line"), self._opts)
+            piece = self._parse(text, first_line)
         except DataError as exc:
-            if initial and self._grid.t == 0:
+            if initial and self._grid.t == 0 and self._base == 0:
                 raise
             self.last_error = f"lines {first_line}..{self._lines} skipped: {exc}"
             self._note(self.last_error)
-            return
+            return True
         if self._column_notes is None:
             self._column_notes = list(piece.report)  # the columns are the same in every piece
+        piece = self._drop_too_old(piece)
+        if piece is None:
+            return True
+        self._chunks.add(
+            start_byte,
+            self._offset,
+            first_line,
+            self._floored(piece.ts),
+            self._base + self._grid.t if piece.single_server else -1,
+        )
+        known = self._base + self._grid.t
         touched, joined = self._grid.add(piece, self._opts.resample)
         if touched or joined:
             self._revision += 1  # rows changed ticks already seen, or the server axis grew
         self._version += 1
+        self._record_times(self._base if self._grid.moved else max(self._base, known - 1))
+        self._evict()
         self._publish()
+        return True
+
+    def _record_times(self, since: int) -> None:
+        """Copy the grid's tick times from tick ``since`` on into the list of every tick's time
+        (a new array when it grows or earlier times moved, so arrays handed out stay as they were)."""
+        grid = self._grid
+        total = self._base + grid.t
+        if total > self._times.shape[0] or grid.moved:
+            times = np.zeros(_room(total, self._times.shape[0], True), dtype=np.int64)
+            times[: self._base] = self._times[: self._base]
+            self._times, since = times, self._base
+        self._times[since:total] = grid.ticks[since - self._base : grid.t]
+
+    def _parse(self, text: str, first_line: int) -> Normalized:
+        frame = read_csv_frame(
+            self.path, self._opts, text=text, header=self._header, first_line=first_line
+        )
+        return normalize(frame, Origin(str(self.path), first_line, "line"), self._opts)
+
+    def _floored(self, ts: np.ndarray) -> np.ndarray:
+        if not self._opts.resample:
+            return ts
+        width = pd.Timedelta(self._opts.resample).value
+        return (ts // width) * width
+
+    def _drop_too_old(self, piece: Normalized) -> Normalized | None:
+        """Rows before the oldest tick in memory (or, for one named server, before the
+        newest) are skipped: the ticks they belong to are no longer held."""
+        grid = self._grid
+        if grid.t == 0:
+            return piece
+        floor = grid.ticks[grid.t - 1] if piece.single_server else grid.ticks[0]
+        if self._base == 0 and not piece.single_server:
+            return piece
+        ts = self._floored(piece.ts)
+        old = ts < floor
+        if not old.any():
+            return piece
+        self._too_old += int(old.sum())
+        if old.all():
+            return None
+        return _rows(piece, ~old)
+
+    def _evict(self) -> None:
+        """Keep the newest ``keep`` of data and at most KEEP_CELLS cells; evict in batches
+        (a quarter of what is held at least), so the copying costs little per tick."""
+        grid = self._grid
+        t = grid.t
+        if t < 2:
+            return
+        ticks = grid.ticks[:t]
+        by_time = int(np.searchsorted(ticks, ticks[-1] - self._keep_ns, side="left"))
+        by_cells = t - max(1, self.KEEP_CELLS // max(grid.n, 1))
+        k = max(by_time, by_cells)
+        if k < max(64, t // 4):
+            return
+        grid.evict(k)
+        self._base += k
 
     def _replaced(self) -> None:
         self._note(f"{self.path}: the file was truncated or replaced; read again from the start")
@@ -463,7 +604,7 @@ class FollowSource(CubeSource):
     def _loading_notes(self) -> list[str]:
         """What ``build_cube`` would report for the rows read so far (computed when asked)."""
         grid = self._grid
-        key = (self._version, grid.t, grid.n)
+        key = (self._version, grid.t, grid.n, self._base)
         if self._notes_cache is not None and self._notes_cache[0] == key:
             return self._notes_cache[1]
         label = str(self.path)
@@ -481,21 +622,36 @@ class FollowSource(CubeSource):
             if grid.profile_clashes:
                 notes.append(
                     f"{label}: servers listed under several profiles keep their first one: "
-                    + ", ".join(sorted(grid.profile_clashes, key=grid.index.__getitem__))
+                    + listed(sorted(grid.profile_clashes, key=grid.index.__getitem__))
                 )
             cube = self._cube
             notes.extend(timeline_notes(cube.ticks, cube.present, cube.servers, label))
+        if self._base:
+            notes.append(
+                f"{label}: the newest {grid.t:,} ticks are in memory; the {self._base:,} before "
+                "them are read back from the file when asked for (keep="
+                f"{pd.Timedelta(self._keep_ns)}, at most {self.KEEP_CELLS:,} cells)"
+            )
+        if self._too_old:
+            notes.append(
+                f"{label}: {self._too_old:,} rows arrived for times before the ticks in memory "
+                "and were skipped"
+            )
         self._notes_cache = (key, notes)
         return notes
 
     # -- every question about the data checks the file first --------------------
     def n_ticks(self) -> int:
         self._poll()
-        return super().n_ticks()
+        return self._base + super().n_ticks()
 
     def timestamps(self) -> np.ndarray:
         self._poll()
-        return super().timestamps()
+        if not self._base:
+            return super().timestamps()
+        every = self._times[: self._base + self._grid.t].view("datetime64[ns]")
+        every.flags.writeable = False
+        return every
 
     def servers(self):
         self._poll()
@@ -512,10 +668,90 @@ class FollowSource(CubeSource):
                 self._local.quiet = False
 
     def batch(self, i: int) -> pd.DataFrame:
-        return self._answer(super().batch, i)
+        return self._answer(self._batch, i)
 
-    def window(self, end: int, length: int):
-        return self._answer(super().window, end, length)
+    def window(self, end: int, length: int) -> Window:
+        return self._answer(self._window, end, length)
+
+    def _batch(self, i: int) -> pd.DataFrame:
+        j = check_tick(i, self.n_ticks())
+        if j >= self._base:
+            return super().batch(j - self._base)  # local index into the ticks in memory
+        return self._from_file(j, j).batch(0)
+
+    def _window(self, end: int, length: int) -> Window:
+        j = check_tick(end, self.n_ticks())
+        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
+            raise DataError(f"window length must be a positive integer, got {length!r}")
+        start = max(0, j - int(length) + 1)
+        if start >= self._base:
+            return replace(super().window(j - self._base, length), end=j)
+        return replace(self._from_file(start, j).window(j - start, j - start + 1), end=j)
+
+    def _from_file(self, first: int, last: int) -> CubeSource:
+        """Ticks ``first..last`` (global indexes) read back from the file."""
+        key = (self._version, first, last)
+        if self._read_back is not None and self._read_back[0] == key:
+            return self._read_back[1]
+        every = self.timestamps().view(np.int64)
+        ticks = every[first : last + 1]
+        pieces, places = [], []
+        for start_byte, end_byte, line, first_tick in self._chunks.covering(
+            int(ticks[0]), int(ticks[-1])
+        ):
+            with open(self.path, "rb") as fh:
+                fh.seek(start_byte)
+                text = fh.read(end_byte - start_byte).decode("utf-8")
+            piece = self._parse(text, line)
+            ts = self._floored(piece.ts)
+            place = None
+            if first_tick >= 0:
+                # one named server: the rows the block kept (those not before the newest tick
+                # then) became ticks first_tick, first_tick + 1, ... in time order
+                kept = np.flatnonzero(ts >= every[first_tick - 1]) if first_tick else np.arange(ts.size)
+                tick_of = np.empty(kept.size, dtype=np.int64)
+                tick_of[np.argsort(ts[kept], kind="stable")] = first_tick + np.arange(kept.size)
+                inside = (tick_of >= first) & (tick_of <= last)
+                wanted = np.zeros(ts.size, dtype=bool)
+                wanted[kept[inside]] = True
+                place = tick_of[inside] - first  # rows stay in file order, as kept[inside] is
+            else:
+                wanted = np.isin(ts, ticks)
+            if wanted.any():
+                piece = _rows(piece, wanted)
+                piece.ts = ts[wanted]
+                pieces.append(piece)
+                if place is not None:
+                    places.append(place)
+        grid = self._grid
+        servers = pd.Index(grid.servers[: grid.n], dtype=object)
+        if pieces:
+            cube = place_rows(
+                concat_pieces(pieces),
+                ticks,
+                servers,
+                grid.profiles[: grid.n],
+                str(self.path),
+                np.concatenate(places) if len(places) == len(pieces) else None,
+            )
+        else:
+            cube = _empty_cube()
+            cube.ticks = ticks
+        cube.problem_child = None if grid.problem_child is None else grid.problem_child[: grid.n]
+        if cube.phase is not None:  # phase codes into the source-wide list of phase names
+            lut = np.array(
+                [*(grid.phase_index.get(n, -1) for n in cube.phase_names or ()), -1], dtype=np.int16
+            )
+            cube.phase = lut[cube.phase]
+            cube.phase_names = tuple(grid.phase_names)
+        source = CubeSource(
+            cube,
+            metadata=self._metadata,
+            tick_seconds=self.tick_seconds(),
+            axis=(self._server_arr, self._profile_arr),
+        )
+        self._read_back = (key, source)
+        return source
 
     def report(self) -> list[str]:
         with self._lock:
@@ -531,3 +767,59 @@ class FollowSource(CubeSource):
     def refresh(self) -> int:
         """Check the file now; the number of ticks afterwards."""
         return self.n_ticks()
+
+
+class _Chunks:
+    """Where in the file each block of lines read lies, and the times its rows hold.
+
+    For a file of one named server, also the index of the first tick the block added
+    (its rows are that tick and the next ones, in time order); -1 otherwise.
+    """
+
+    def __init__(self) -> None:
+        # start byte, end byte, first line, min time, max time, first tick
+        self._rows: list[tuple[int, int, int, int, int, int]] = []
+
+    def add(self, start: int, end: int, line: int, ts: np.ndarray, first_tick: int) -> None:
+        self._rows.append((start, end, line, int(ts.min()), int(ts.max()), first_tick))
+
+    def covering(self, first_ts: int, last_ts: int) -> list[tuple[int, int, int, int]]:
+        """Byte ranges whose rows may hold times ``first_ts..last_ts``: ``(start, end, first
+        line, first tick)``, neighbouring blocks joined so that each range is parsed once."""
+        out: list[tuple[int, int, int, int]] = []
+        for s, e, line, lo, hi, tick in self._rows:
+            if hi < first_ts or lo > last_ts:
+                continue
+            if out and out[-1][1] == s and tick < 0 and out[-1][3] < 0:
+                out[-1] = (out[-1][0], e, out[-1][2], -1)
+            else:
+                out.append((s, e, line, tick))
+        return out
+
+
+def _keep_ns(keep: Any) -> int:
+    try:
+        width = pd.Timedelta(keep if keep not in (None, "") else DEFAULT_KEEP)
+    except (ValueError, TypeError):
+        raise DataError(f"keep: {quote(keep)} is not a duration (e.g. '24h', '30min')") from None
+    if width <= pd.Timedelta(0):
+        raise DataError(f"keep: the duration must be positive, got {quote(keep)}")
+    return int(width.value)
+
+
+def _rows(piece: Normalized, mask: np.ndarray) -> Normalized:
+    """The rows of ``piece`` where ``mask`` holds."""
+
+    def cut(arr):
+        return None if arr is None else arr[mask]
+
+    return replace(
+        piece,
+        ts=piece.ts[mask],
+        server=piece.server[mask],
+        profile=cut(piece.profile),
+        state=cut(piece.state),
+        metrics={k: v[mask] for k, v in piece.metrics.items()},
+        phase=cut(piece.phase),
+        problem_child=cut(piece.problem_child),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dashboard import schema
@@ -331,3 +332,104 @@ def test_a_file_with_lone_cr_line_endings_is_followed(data_dir):
         fh.write(_tick(1).replace("\n", "\r").encode())
     assert src.n_ticks() == 2
     assert src.batch(1)["cpu_pct"].tolist() == [1.0, 1.0]
+
+
+# -- bounded memory: the newest ticks in memory, older ones read back from the file ----------
+
+
+def _ticks(first: int, last: int, servers=("a", "b")) -> str:
+    return "".join(_tick(t, servers, cpu=t % 90) for t in range(first, last))
+
+
+def _same(follow, reference, end: int, length: int) -> None:
+    a, b = follow.window(end, length), reference.window(end, length)
+    assert a.end == b.end == end
+    np.testing.assert_array_equal(a.timestamps, b.timestamps)
+    np.testing.assert_array_equal(a.metrics["cpu_pct"], b.metrics["cpu_pct"])
+    np.testing.assert_array_equal(a.extra["present"], b.extra["present"])
+
+
+def test_memory_holds_the_newest_ticks_and_older_ones_are_read_back(data_dir):
+    path = data_dir / "live.csv"
+    path.write_text(HEADER + _ticks(0, 200))
+    src = open_source("follow:live.csv?keep=1min")  # 12 ticks of 5 s
+    grid = src.source._grid
+    assert src.n_ticks() == 200 and grid.t <= 12 + 64
+    reference = open_source("live.csv")
+    assert src.timestamps().tolist() == reference.timestamps().tolist()
+    for end, length in ((199, 60), (150, 10), (20, 5), (0, 1), (130, 100)):
+        _same(src, reference, end, length)
+    pd.testing.assert_frame_equal(src.batch(3), reference.batch(3))
+    assert any("are read back from the file" in line for line in src.report())
+    ident = src.identity()
+    _append(path, _ticks(200, 400))
+    assert src.n_ticks() == 400 and src.source._grid.t <= 12 + 100
+    assert src.identity() == ident  # evicting ticks changes no data
+    reference = open_source("live.csv")
+    for end, length in ((399, 60), (250, 30), (10, 10)):
+        _same(src, reference, end, length)
+
+
+def test_the_cell_budget_bounds_memory_whatever_keep_says(data_dir, monkeypatch):
+    from dashboard.sources.follow import FollowSource
+
+    monkeypatch.setattr(FollowSource, "KEEP_CELLS", 40)  # 20 ticks of 2 servers
+    path = data_dir / "live.csv"
+    path.write_text(HEADER + _ticks(0, 300))
+    src = open_source("follow:live.csv")
+    assert src.n_ticks() == 300
+    capacity = src.source._grid.present.shape[0]
+    for k in range(300, 600, 10):  # appending for a while: the arrays stop growing
+        _append(path, _ticks(k, k + 10))
+        assert src.n_ticks() == k + 10
+        assert src.source._grid.t <= 20 + 64
+    assert src.source._grid.present.shape[0] == capacity
+    _same(src, open_source("live.csv"), 5, 5)
+
+
+def test_rows_for_times_no_longer_in_memory_are_skipped_and_counted(data_dir):
+    path = data_dir / "live.csv"
+    path.write_text(HEADER + _ticks(0, 200))
+    src = open_source("follow:live.csv?keep=1min")
+    _append(path, _tick(3, ("c",), cpu=1.0) + _tick(200, cpu=1.0))
+    assert src.n_ticks() == 201
+    assert "c" not in src.servers()[schema.SERVER].tolist()
+    assert any("1 rows arrived for times before the ticks in memory" in n for n in src.report())
+
+
+def test_a_large_file_is_read_in_blocks_with_the_same_result(data_dir, monkeypatch):
+    from dashboard.sources import follow
+
+    monkeypatch.setattr(follow, "PIECE_BYTES", 300)
+    path = data_dir / "live.csv"
+    path.write_text(HEADER + _ticks(0, 100, servers=("a", "b", "c")))
+    src = open_source("follow:live.csv")
+    assert len(src.source._chunks._rows) > 10
+    reference = open_source("live.csv")
+    assert src.n_ticks() == reference.n_ticks() == 100
+    _same(src, reference, 99, 100)
+
+
+def test_a_named_single_server_keeps_repeated_times_and_reads_them_back(data_dir):
+    path = data_dir / "one.csv"
+    rows = "".join(
+        f"2024-01-01T00:{t // 12:02d}:{(t % 12) * 5:02d}Z,{t % 90}\n" for t in range(150) for _ in (0, 1)
+    )
+    path.write_text("timestamp,cpu_pct\n" + rows)
+    src = open_source("follow:one.csv?keep=1min&server=db")
+    assert src.n_ticks() == 300  # every row a tick, repeats included
+    reference = open_source("one.csv", server="db")
+    assert reference.n_ticks() == 300
+    for end, length in ((299, 30), (40, 20)):
+        _same(src, reference, end, length)
+    _append(path, "2024-01-01T00:00:00Z,1\n")  # before the newest: skipped
+    assert src.n_ticks() == 300
+    assert any("1 rows arrived for times before" in n for n in src.report())
+
+
+def test_keep_must_be_a_positive_duration(data_dir):
+    (data_dir / "live.csv").write_text(HEADER + _tick(0))
+    with pytest.raises(DataError, match="keep: 'soon' is not a duration"):
+        open_source("follow:live.csv?keep=soon")
+    with pytest.raises(DataError, match="keep: the duration must be positive"):
+        open_source("follow:live.csv?keep=-5min")
