@@ -107,8 +107,8 @@ def serve_main(argv: list[str] | None = None) -> int:
     _serve_args(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env().with_data(args.data)
     try:
+        settings = Settings.from_env().with_data(args.data)
         spec, source = open_checked(args.data, settings, args.columns, args.units, args.verify)
         _check_model(args.model)
     except DashboardError as exc:
@@ -152,8 +152,8 @@ def demo_main(argv: list[str] | None = None) -> int:
     _serve_args(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()
         if args.data:
             spec = args.data
         elif args.columns or args.units:

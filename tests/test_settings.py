@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from dashboard.settings import Settings
+from dashboard.settings import ENVIRONMENT_VARIABLES, Settings, SettingsError
 
 
 def test_environment_overrides_defaults(monkeypatch, tmp_path):
@@ -112,3 +115,74 @@ def test_the_evaluation_cli_opens_scenarios_from_the_environment_folder(
     monkeypatch.setenv("FLEET_SCENARIO_DIR", str(_own_scenario_dir(tmp_path)))
     assert evaluate_main(["--data", "scenario:mine", "--model", "heuristic"]) == 0
     assert "detection" in capsys.readouterr().out
+
+
+# -- every variable is validated, and the message names it ---------------------------
+
+BAD_VALUES = {
+    "FLEET_REFRESH_SEC": ["abc", "nan", "inf", "-1", "0", "1e9"],
+    "FLEET_DEBUG": ["maybe", "2"],
+    "FLEET_CACHE_URL": ["http://x", "/var/cache", "redis://", "diskcache://", "redis://h:99999/0"],
+    "FLEET_JOBS_URL": ["memory://", "amqp://x"],
+    "FLEET_WEB_MAX_ROWS": ["0", "-5", "many", "1.5"],
+    "FLEET_WEB_MAX_SERVER_TICKS": ["nan"],
+    "FLEET_WEB_MAX_MEMORY_MB": ["inf", "-1", "x"],
+    "FLEET_WEB_INLINE_SERVER_TICKS": ["0"],
+    "FLEET_WEB_MAX_OPEN_SOURCES": ["none"],
+    "FLEET_BACKGROUND_SCORER": ["perhaps"],
+    "FLEET_AUTH_USERS": ["alice", "alice:plaintext", ":scrypt:x"],
+    "FLEET_MODEL": ["x\x01y"],
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [(n, v) for n, values in BAD_VALUES.items() for v in values]
+)
+def test_g4_a_bad_value_is_refused_naming_its_variable(name, value):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value})
+    assert str(caught.value).startswith(f"{name}: ")
+    assert caught.value.problems[0][0] == name
+
+
+def test_all_bad_variables_are_reported_together():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"FLEET_REFRESH_SEC": "abc", "FLEET_DEBUG": "maybe"})
+    assert [name for name, _ in caught.value.problems] == ["FLEET_REFRESH_SEC", "FLEET_DEBUG"]
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(ENVIRONMENT_VARIABLES), value=st.text(max_size=40))
+def test_only_settings_errors_escape(name, value):
+    try:
+        Settings.from_env({name: value})
+    except SettingsError as exc:
+        assert name in str(exc)
+
+
+def test_cache_dir_is_an_alias_of_a_diskcache_url(tmp_path):
+    settings = Settings.from_env({"FLEET_CACHE_DIR": str(tmp_path / "c")})
+    assert settings.cache_url == f"diskcache://{tmp_path / 'c'}"
+    assert settings.cache_dir == tmp_path / "c"
+    with pytest.raises(SettingsError, match="FLEET_CACHE_DIR: is an alias"):
+        Settings.from_env({"FLEET_CACHE_DIR": "/x", "FLEET_CACHE_URL": "memory://"})
+
+
+def test_web_budget_from_the_environment():
+    settings = Settings.from_env({"FLEET_WEB_MAX_ROWS": "1_000", "FLEET_WEB_MAX_MEMORY_MB": "64"})
+    assert settings.web_budget.max_rows == 1000
+    assert settings.web_budget.max_memory_bytes == 64 * 1024 * 1024
+    assert Settings().web_budget.max_server_ticks == 5_000_000
+
+
+def test_b4c_the_team_server_requires_explicit_data_roots(tmp_path):
+    with pytest.raises(SettingsError, match="^FLEET_DATA_ROOTS: the team server serves only folders named"):
+        Settings.for_team_server({})
+    with pytest.raises(SettingsError, match="is not a folder"):
+        Settings.for_team_server({"FLEET_DATA_ROOTS": str(tmp_path / "missing")})
+    team = Settings.for_team_server({"FLEET_DATA_ROOTS": str(tmp_path)})
+    assert team.team_server and team.background_scorer
+    assert team.cache_url == f"diskcache://{tmp_path / '.fleet-state' / 'cache'}"
+    assert team.jobs_url == f"diskcache://{tmp_path / '.fleet-state' / 'jobs'}"
+    single = Settings.from_env({})
+    assert single.cache_url == "memory://" and not single.team_server and single.jobs_url is None

@@ -172,7 +172,7 @@ class Services:
             if self._score_cache is None:
                 from ..models.scoring import make_score_cache
 
-                self._score_cache = make_score_cache(self.settings.cache_dir)
+                self._score_cache = make_score_cache(self.settings.cache_url)
             return self._score_cache
 
     def clear(self) -> None:

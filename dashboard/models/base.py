@@ -57,6 +57,9 @@ class RiskModel(ABC):
     metrics: ClassVar[tuple[str, ...]] = ()  # metrics it reads
     reads_ground_truth: ClassVar[bool] = False
     parameters: ClassVar[tuple[Parameter, ...]] = ()
+    # Bump when the model's code changes what it scores: cached scores of other versions
+    # are then never served.
+    version: ClassVar[str] = "1"
 
     def __init__(self, **params: Any):
         self.params = self.resolve_params(params)
@@ -100,6 +103,14 @@ class RiskModel(ABC):
     @abstractmethod
     def score(self, window: Window) -> RiskScores:
         """Probability and contributions for every server at the window's last tick."""
+
+    def artifact_hash(self) -> str:
+        """A digest of the trained artifact (weights file) the scores depend on; "" for none.
+
+        Learned models return e.g. the sha256 of their weights, so a retrained model never
+        reads the scores of the previous one from a shared cache.
+        """
+        return ""
 
     def key(self) -> str:
         """Identifies the model and its parameters, for caching scores."""

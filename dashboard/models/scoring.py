@@ -15,14 +15,24 @@ re-running the look-back; the answer stays exactly that of the bounded look-back
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
+from .. import __version__
+from ..cache import (
+    DEFAULT_DISK_BYTES,
+    DEFAULT_MEMORY_BYTES,
+    CodecError,
+    DiskCache,
+    MemoryCache,
+    SharedCache,
+    decode_arrays,
+    encode_arrays,
+    open_cache,
+)
 from ..errors import ModelError
 from ..sources.base import check_tick
 from .alerts import NORMAL, AlertPolicy, alert_states_at, step_states
@@ -31,8 +41,6 @@ from .base import RiskModel
 log = logging.getLogger(__name__)
 
 DEFAULT_LOOKBACK_TICKS = 120
-DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024
-DEFAULT_DISK_BYTES = 2 * 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,86 +65,121 @@ Entry = tuple[np.ndarray, np.ndarray, tuple[str, ...]]
 # recovering stretch int32 (N,) (meaningless in the other states).
 AlertEntry = tuple[np.ndarray, np.ndarray]
 
-
-@runtime_checkable
-class ScoreCache(Protocol):
-    """Where scores are kept between requests; ``get`` answers None for a miss."""
-
-    def get(self, key: str) -> Entry | None: ...
-
-    def set(self, key: str, value: Entry) -> None: ...
+# Bumped whenever what the cache holds changes shape or meaning: old entries are then
+# never read (they age out of the cache).
+CACHE_SCHEMA_VERSION = 2
+SCORE_TTL_S = 7 * 24 * 3600.0  # scores of a source nobody opens age out
 
 
-class MemoryScoreCache:
-    """A thread-safe in-process LRU bounded by the bytes of the arrays it holds."""
+class ScoreCache:
+    """Scores in a :class:`~dashboard.cache.SharedCache`, through the array codec.
+
+    A tick's probabilities and its contributions are stored under separate keys so that a
+    window of probabilities (the trend, the strip) is one batch read of small values.
+    """
+
+    def __init__(self, shared: SharedCache | None = None):
+        self.shared = shared if shared is not None else MemoryCache()
+
+    def get_probabilities(self, keys: list[str]) -> list[np.ndarray | None]:
+        out: list[np.ndarray | None] = []
+        for raw in self.shared.get_many([f"p|{k}" for k in keys]):
+            out.append(None if raw is None else _decode(raw)[0][0])
+        return out
+
+    def get(self, key: str) -> Entry | None:
+        p_raw, c_raw = self.shared.get_many([f"p|{key}", f"c|{key}"])
+        if p_raw is None or c_raw is None:
+            return None
+        (probability,), _ = _decode(p_raw)
+        (contributions,), meta = _decode(c_raw)
+        return probability, contributions, tuple(meta.get("factors", ()))
+
+    def set(self, key: str, value: Entry) -> None:
+        probability, contributions, factors = value
+        self.shared.set_many(
+            {
+                f"p|{key}": encode_arrays([probability]),
+                f"c|{key}": encode_arrays([contributions], {"factors": list(factors)}),
+            },
+            SCORE_TTL_S,
+        )
+
+    def get_alerts(self, key: str) -> AlertEntry | None:
+        raw = self.shared.get(f"a|{key}")
+        if raw is None:
+            return None
+        state, held = _decode(raw)[0]
+        return state.copy(), held.copy()
+
+    def set_alerts(self, key: str, value: AlertEntry) -> None:
+        self.shared.set(f"a|{key}", encode_arrays(list(value)), SCORE_TTL_S)
+
+    def lock(self, key: str):
+        return self.shared.lock(f"score|{key}")
+
+    def clear(self) -> None:
+        self.shared.clear()
+
+    def close(self) -> None:
+        self.shared.close()
+
+    def __len__(self) -> int:
+        return len(self.shared)  # type: ignore[arg-type]
+
+
+def _decode(raw: bytes) -> tuple[list[np.ndarray], dict]:
+    try:
+        return decode_arrays(raw)
+    except CodecError as exc:
+        raise ModelError(f"the score cache holds an entry this version cannot read: {exc}") from None
+
+
+class MemoryScoreCache(ScoreCache):
+    """Scores in this process only (the single-user app)."""
 
     def __init__(self, max_bytes: int = DEFAULT_MEMORY_BYTES):
         if max_bytes <= 0:
             raise ModelError(f"score cache size must be positive, got {max_bytes!r} bytes")
-        self.max_bytes = int(max_bytes)
-        self._items: OrderedDict[str, tuple[Entry, int]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Entry | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            self._items.move_to_end(key)
-            return item[0]
-
-    def set(self, key: str, value: Entry) -> None:
-        size = int(value[0].nbytes + value[1].nbytes) + 200
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._bytes -= old[1]
-            self._items[key] = (value, size)
-            self._bytes += size
-            while self._bytes > self.max_bytes and len(self._items) > 1:
-                _, (_, dropped) = self._items.popitem(last=False)
-                self._bytes -= dropped
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._items)
+        super().__init__(MemoryCache(max_bytes))
 
 
-class DiskScoreCache:
-    """Scores in a ``diskcache.Cache`` directory, shared by every process on the host."""
+class DiskScoreCache(ScoreCache):
+    """Scores in a ``diskcache`` folder, shared by every process on the host."""
 
     def __init__(self, directory: str | Path, size_limit: int = DEFAULT_DISK_BYTES):
-        import diskcache
-
+        super().__init__(DiskCache(directory, size_limit=size_limit))
         self.directory = Path(directory)
-        self._cache = diskcache.Cache(str(self.directory), size_limit=int(size_limit), eviction_policy="least-recently-used")
-
-    def get(self, key: str) -> Entry | None:
-        return self._cache.get(key, default=None)
-
-    def set(self, key: str, value: Entry) -> None:
-        self._cache.set(key, value)
-
-    def clear(self) -> None:
-        self._cache.clear()
-
-    def close(self) -> None:
-        self._cache.close()
-
-    def __len__(self) -> int:
-        return len(self._cache)
 
 
-def make_score_cache(cache_dir: str | Path | None = None, *, max_bytes: int | None = None) -> ScoreCache:
-    """The cache the settings ask for: on disk under ``cache_dir``, else in process memory."""
-    if cache_dir is not None:
-        return DiskScoreCache(cache_dir, size_limit=max_bytes or DEFAULT_DISK_BYTES)
-    return MemoryScoreCache(max_bytes or DEFAULT_MEMORY_BYTES)
+def make_score_cache(url: str | Path | SharedCache | None = None, *, max_bytes: int | None = None) -> ScoreCache:
+    """The score cache a URL (or cache folder) names; process memory without one."""
+    if isinstance(url, SharedCache):
+        return ScoreCache(url)
+    if url is None or str(url).startswith("memory:"):
+        return MemoryScoreCache(max_bytes or DEFAULT_MEMORY_BYTES)
+    if isinstance(url, Path) or "://" not in str(url):
+        return DiskScoreCache(url, size_limit=max_bytes or DEFAULT_DISK_BYTES)
+    return ScoreCache(open_cache(str(url), max_bytes=max_bytes))
+
+
+def score_key(source_identity: str, model_identity: str, tick: int) -> str:
+    """The cache key of one tick: schema and package version, source, model, tick.
+
+    The source and model part is hashed (identities can be long paths and parameter
+    lists); the tick stays readable.
+    """
+    import hashlib
+
+    what = f"{CACHE_SCHEMA_VERSION}|{__version__}|{source_identity}|{model_identity}"
+    return f"{hashlib.sha256(what.encode()).hexdigest()[:32]}|{tick}"
+
+
+def model_identity(model: RiskModel) -> str:
+    """What a model's scores depend on: name, parameters, version and trained artifact."""
+    artifact = model.artifact_hash() if hasattr(model, "artifact_hash") else ""
+    version = getattr(model, "version", "") or "0"
+    return f"{model.key()}@{version}#{artifact or '-'}"
 
 
 class Scorer:
@@ -153,7 +196,7 @@ class Scorer:
         model: RiskModel | str,
         *,
         policy: AlertPolicy | None = None,
-        cache: ScoreCache | None = None,
+        cache: ScoreCache | SharedCache | None = None,
         lookback_ticks: int = DEFAULT_LOOKBACK_TICKS,
     ):
         if isinstance(model, str):
@@ -162,6 +205,8 @@ class Scorer:
             model = get_model(model)
         self.source = source
         self.model = model
+        if isinstance(cache, SharedCache):
+            cache = ScoreCache(cache)
         self.cache: ScoreCache = cache if cache is not None else MemoryScoreCache()
         tick_seconds = float(source.tick_seconds() or 0.0)
         self.tick_seconds = tick_seconds if tick_seconds > 0 else 1.0
@@ -177,6 +222,8 @@ class Scorer:
             )
         self.lookback_ticks = int(lookback_ticks)
         self._model_key = model.key()
+        self._model_identity = model_identity(model)
+        self.computed = 0  # model evaluations this scorer ran (the rest came from the cache)
         self._history = max(1, int(getattr(model, "history", 1)))
         self._honest = not bool(getattr(model, "reads_ground_truth", False))
         policy = self.policy
@@ -196,7 +243,10 @@ class Scorer:
     def probabilities(self, start: int, end: int) -> np.ndarray:
         """Probabilities for ticks ``start..end`` inclusive, float32 ``(T, N)``."""
         lo, hi = self._range(start, end)
-        return np.stack([self._entry(t)[0] for t in range(lo, hi + 1)]).astype(np.float32, copy=False)
+        ticks = list(range(lo, hi + 1))
+        found = self.cache.get_probabilities([self._key(t) for t in ticks])
+        rows = [p if p is not None else self._entry(t)[0] for t, p in zip(ticks, found, strict=True)]
+        return np.stack(rows).astype(np.float32, copy=False)
 
     def contributions(self, start: int, end: int) -> np.ndarray:
         """Contributions for ticks ``start..end`` inclusive, float32 ``(T, N, F)``."""
@@ -233,14 +283,25 @@ class Scorer:
         return lo, hi
 
     def _key(self, tick: int) -> str:
-        return f"{self.source.identity()}|{self._model_key}|{tick}"
+        return score_key(self.source.identity(), self._model_identity, tick)
 
     def _entry(self, tick: int) -> Entry:
+        """The tick's scores from the cache, else computed by exactly one worker.
+
+        On a miss the key's lock is taken; whoever gets it first computes and stores, the
+        others wait and then find the result. A worker that waited too long computes
+        without the lock rather than fail the request.
+        """
         key = self._key(tick)
         entry = self.cache.get(key)
-        if entry is None:
-            entry = self._compute(tick)
-            self.cache.set(key, entry)
+        if entry is not None:
+            return entry
+        with self.cache.lock(key):
+            entry = self.cache.get(key)
+            if entry is None:
+                entry = self._compute(tick)
+                self.computed += 1
+                self.cache.set(key, entry)
         return entry
 
     # -- alert states, one step per refresh ----------------------------
@@ -256,10 +317,10 @@ class Scorer:
         re-run over the whole look-back.
         """
         key = self._alert_key(tick)
-        entry = self.cache.get(key)
+        entry = self.cache.get_alerts(key)
         if entry is not None:
             return entry
-        previous = self.cache.get(self._alert_key(tick - 1)) if tick > 0 else None
+        previous = self.cache.get_alerts(self._alert_key(tick - 1)) if tick > 0 else None
         if previous is None:
             entry = self._run_alerts(tick)
         else:
@@ -275,7 +336,7 @@ class Scorer:
                 if redo.size:
                     state[redo], held[redo] = self._run_alerts(tick, redo)
             entry = (state, held)
-        self.cache.set(key, entry)
+        self.cache.set_alerts(key, entry)
         return entry
 
     def _run_alerts(self, tick: int, servers: np.ndarray | None = None) -> AlertEntry:
@@ -303,7 +364,7 @@ class Scorer:
         return self.policy.for_ticks(self.tick_seconds), self.policy.keep_ticks(self.tick_seconds)
 
     def _alert_key(self, tick: int) -> str:
-        return f"{self.source.identity()}|{self._model_key}|{self._alert_tag}|{tick}"
+        return score_key(self.source.identity(), f"{self._model_identity}|{self._alert_tag}", tick)
 
     def _compute(self, tick: int) -> Entry:
         window = self.source.window(tick, self._history)
@@ -332,4 +393,6 @@ __all__ = [
     "Scorer",
     "TickScores",
     "make_score_cache",
+    "model_identity",
+    "score_key",
 ]

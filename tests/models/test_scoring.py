@@ -107,16 +107,18 @@ def test_disk_cache_is_shared_between_instances(tmp_path):
     got = Scorer(src, second, cache=other).probabilities(0, 20)
     assert second.calls == 0
     np.testing.assert_array_equal(got, expected)
-    assert len(other) == 21
+    assert len(other) == 2 * 21  # each tick: its probabilities and its contributions
     other.close()
 
 
 def test_memory_cache_is_bounded_lru():
-    cache = MemoryScoreCache(max_bytes=3 * (8 * 4 + 8 * 4 + 200))
     entry = (np.zeros(8, np.float32), np.zeros((8, 1), np.float32), ("x",))
+    probe = MemoryScoreCache()
+    probe.set("a", entry)
+    cache = MemoryScoreCache(max_bytes=3 * probe.shared._bytes)
     for key in "abcd":
         cache.set(key, entry)
-    assert cache.get("a") is None and len(cache) == 3
+    assert cache.get("a") is None and len(cache) == 2 * 3
     cache.get("b")  # refresh b: c is now the oldest
     cache.set("e", entry)
     assert cache.get("c") is None and cache.get("b") is not None
