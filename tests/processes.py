@@ -41,7 +41,7 @@ def wait_until(check: Callable[[], Any], timeout: float = 30.0, what: str = "the
             value = check()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 - keep polling; report the last error on timeout
+        except Exception as exc:
             last_error = exc
         time.sleep(delay)
         delay = min(delay * 1.5, 0.5)

@@ -21,7 +21,7 @@ from dashboard.cache import (
     open_cache,
     redact,
 )
-from dashboard.models.scoring import Scorer, ScoreCache, score_key
+from dashboard.models.scoring import ScoreCache, Scorer, score_key
 
 from .models.fleets import synthetic_fleet
 from .processes import redis_server
@@ -123,9 +123,8 @@ def test_a_lock_gives_up_after_its_wait(cache):
 
 def _score_in_process(url: str, calls_dir: str, barrier) -> None:
     """One worker process: score ticks 0..9 of the synthetic fleet through the shared cache."""
-    from tests.models.fleets import synthetic_fleet as fleet
-
     from dashboard.models.heuristic import HeuristicModel
+    from tests.models.fleets import synthetic_fleet as fleet
 
     class Counting(HeuristicModel):
         def score(self, window):

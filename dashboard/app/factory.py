@@ -53,7 +53,7 @@ def create_app(
     shell_callbacks.register_callbacks(app, services)
     for tab in tabs:
         tab.register_callbacks(app, services)
-    configure_server(app, settings)
+    configure_server(app, settings, services)  # last: the CSP hashes every inline script
     if settings.debug:
         # Under gunicorn nobody calls app.run(debug=...): switch the dev tools on here.
         app.enable_dev_tools(debug=True, dev_tools_hot_reload=False)

@@ -8,6 +8,7 @@ by ``create_app`` and captured by its callbacks; nothing is created at import.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
@@ -22,6 +23,7 @@ from .fleet import Fleet, fleet_of
 log = logging.getLogger(__name__)
 
 MAX_OPEN_SOURCES = 8
+WATCH_EVERY_S = 60.0
 DEMO_BASENAME = "demo_dataset"
 
 
@@ -61,6 +63,8 @@ class Services:
         self._scorers = _Lru(MAX_OPEN_SOURCES * 2)
         self._fleets = _Lru(MAX_OPEN_SOURCES * 2)
         self._score_cache = None
+        self._shared = None
+        self._watched: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
     # -- sources ---------------------------------------------------------
@@ -165,15 +169,78 @@ class Services:
         def build():
             return Scorer(self.source(spec), get_model(model), cache=self.score_cache())
 
-        return self._scorers.get((spec, model), build)
+        scorer = self._scorers.get((spec, model), build)
+        if getattr(scorer.source, "live", False):
+            self._watch(spec, model)
+        return scorer
+
+    def _watch(self, spec: str, model: str) -> None:
+        """Tell the background scorer a browser follows this live source (once a minute)."""
+        import time
+
+        from ..cache import CacheUnavailable
+        from ..models.background import watch
+
+        now = time.monotonic()
+        if now - self._watched.get((spec, model), -1e9) < WATCH_EVERY_S:
+            return
+        self._watched[(spec, model)] = now
+        with contextlib.suppress(CacheUnavailable):  # the scorer then keeps what it knew
+            watch(self.shared(), spec, model)
+
+    def background_scorer(self):
+        """The background scorer of this process (started by the team server's entry point)."""
+        from ..models.background import BackgroundScorer
+
+        configured = [
+            (spec, self.default_model())
+            for spec in (self.settings.default_source, *self.settings.scorer_sources)
+            if spec
+        ]
+        return BackgroundScorer(
+            self.shared(), self.scorer, configured=configured, interval_s=self.settings.refresh_sec
+        )
 
     def score_cache(self):
+        shared = self.shared()
         with self._lock:
             if self._score_cache is None:
                 from ..models.scoring import make_score_cache
 
-                self._score_cache = make_score_cache(self.settings.cache_url)
+                self._score_cache = make_score_cache(shared)
             return self._score_cache
+
+    def shared(self):
+        """The cache every worker shares (``FLEET_CACHE_URL``), opened on first use."""
+        with self._lock:
+            if self._shared is None:
+                from ..cache import open_cache
+
+                self._shared = open_cache(self.settings.cache_url)
+            return self._shared
+
+    def health(self) -> dict[str, dict[str, Any]]:
+        """What /health reports: each dependency's state, without paths or addresses."""
+        import os
+
+        checks: dict[str, dict[str, Any]] = {}
+        folder = Path(self.settings.scenario_dir)
+        readable = folder.is_dir() and os.access(folder, os.R_OK | os.X_OK)
+        checks["scenario_dir"] = {"ok": readable} if readable else {"ok": False, "error": "the scenario folder cannot be read"}
+        roots = self.settings.data_roots
+        bad = sum(1 for r in roots if not (Path(r).is_dir() and os.access(r, os.R_OK | os.X_OK)))
+        checks["data_roots"] = {"ok": bad == 0, "count": len(roots)}
+        if bad:
+            checks["data_roots"]["error"] = f"{bad} of {len(roots)} data roots cannot be read"
+        kind = self.settings.cache_url.partition(":")[0]
+        try:
+            status = self.shared().status()
+            checks["cache"] = {"ok": bool(status.get("ok")), "kind": kind}
+            if not status.get("ok"):
+                checks["cache"]["error"] = f"the shared {kind} cache cannot be reached; scores are kept per worker meanwhile"
+        except DashboardError:
+            checks["cache"] = {"ok": False, "kind": kind, "error": f"the shared {kind} cache cannot be used"}
+        return checks
 
     def clear(self) -> None:
         self._sources.clear()
