@@ -9,7 +9,8 @@ import logging
 import pytest
 from werkzeug.security import generate_password_hash
 
-from dashboard.app import create_app, ids
+from dashboard.app import create_app
+from dashboard.app.shell import ids
 from dashboard.auth import AuthError, audit_save, load_login, parse_users
 from dashboard.settings import Settings
 

@@ -69,9 +69,11 @@ def test_oversized_request_is_refused(client):
     assert response.status_code == 413
 
 
-def test_wsgi_import_writes_no_files(tmp_path):
+def test_wsgi_import_writes_only_its_state_folder(tmp_path):
     code = "import dashboard.wsgi as w; print(type(w.server).__name__)"
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    data = tmp_path / "data"
+    data.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "FLEET_DATA_ROOTS": str(data)}
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=tmp_path,
@@ -82,7 +84,8 @@ def test_wsgi_import_writes_no_files(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Flask"
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [data]
+    assert [p.name for p in data.iterdir()] == [".fleet-state"]  # the shared cache, beside the data
 
 
 def test_default_source_without_demo_data_is_the_in_memory_scenario(tmp_path):
