@@ -18,6 +18,7 @@ from .style import (
     base_layout,
     extend,
     note,
+    plain_text,
 )
 
 
@@ -75,12 +76,12 @@ def metrics_figure(
                 {
                     "type": "scatter",
                     "mode": "lines",
-                    "name": server,
+                    "name": plain_text(server),
                     "x": times,
                     "y": rounded(series[metric], decimals(metric)),
                     "yaxis": "y" if i == 0 else f"y{i + 1}",
                     "line": {"color": color, "width": 2},
-                    "hovertemplate": f"{server} {fmt}<extra></extra>",
+                    "hovertemplate": f"{plain_text(server)} {fmt}<extra></extra>",
                 }
             )
     gap = 0.07
@@ -126,7 +127,7 @@ def metrics_figure(
         )
     # The servers' names in their line colours: the legend of the panels.
     title = " · ".join(
-        f"<span style='color:{SERVER_COLORS[j % len(SERVER_COLORS)]}'>{name}</span>"
+        f"<span style='color:{SERVER_COLORS[j % len(SERVER_COLORS)]}'>{plain_text(name)}</span>"
         for j, name in enumerate(servers)
     )
     layout["annotations"].append(

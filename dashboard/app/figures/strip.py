@@ -9,7 +9,7 @@ from dash import Patch
 
 from ..arrays import has_data
 from ..captions import NO_SCORES, NO_SERVERS
-from .style import LOWER_HEIGHT, RISK_SCALE, TIME_FORMAT, base_layout, extend, note
+from .style import LOWER_HEIGHT, RISK_SCALE, TIME_FORMAT, base_layout, extend, note, plain
 
 
 def strip_figure(
@@ -34,7 +34,7 @@ def strip_figure(
         "type": "heatmap",
         "transpose": True,
         "x": times,
-        "y": np.asarray(labels, dtype=object),
+        "y": plain(labels),  # a click reads the label back: parse_click unescapes it
         "z": z,
         "zmin": 0,
         "zmax": 100,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 
 from ...models.alerts import STATE_NAMES
@@ -93,3 +95,19 @@ def empty_figure(message: str, height: int = 260) -> dict:
             ],
         },
     }
+
+
+def plain(values) -> np.ndarray:
+    """Data-derived text (server, profile, phase, factor names) made safe for a figure.
+
+    Plotly renders a subset of HTML in every text it draws (tick labels, legends, hover,
+    annotations): a server named ``<a href="javascript:x">web-001</a>`` would show as a
+    link. Escaped, it shows as written (plotly decodes ``&lt;`` back for display).
+    """
+    return np.array([html.escape(str(v), quote=False) for v in values], dtype=object)
+
+
+def plain_text(value) -> str:
+    """One data-derived string, escaped like :func:`plain`."""
+    return html.escape(str(value), quote=False)
+

@@ -7,7 +7,7 @@ from dash import Patch
 
 from ..arrays import has_data
 from ..captions import NO_SCORES_NOW, NO_SERVERS
-from .style import ALERT_COLORS, ALERT_LABELS, GRID, base_layout, note
+from .style import ALERT_COLORS, ALERT_LABELS, GRID, base_layout, note, plain, plain_text
 
 
 def _top5_data(names, profiles, probability, alerts) -> dict:
@@ -15,10 +15,10 @@ def _top5_data(names, profiles, probability, alerts) -> dict:
     p = np.nan_to_num(np.asarray(probability, dtype=np.float64), nan=0.0)
     return {
         "x": np.round(p, 3),
-        "y": np.asarray(names, dtype=object),
-        "customdata": np.asarray(names, dtype=object),
+        "y": plain(names),
+        "customdata": np.asarray(names, dtype=object),  # the name itself, for clicks (never drawn)
         "text": np.array(
-            [f"{prof} · {ALERT_LABELS[s]}" for prof, s in zip(profiles, states, strict=False)],
+            [f"{plain_text(prof)} · {ALERT_LABELS[s]}" for prof, s in zip(profiles, states, strict=False)],
             dtype=object,
         ),
         "marker": {"color": np.array([ALERT_COLORS[s] for s in states], dtype=object)},

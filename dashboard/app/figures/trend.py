@@ -20,6 +20,8 @@ from .style import (
     base_layout,
     extend,
     note,
+    plain,
+    plain_text,
 )
 
 
@@ -45,7 +47,7 @@ def phase_shapes(phases: Sequence[Phase], times: np.ndarray) -> list[dict]:
                 "fillcolor": PHASE_COLORS.get(phase.kind, "rgba(127, 140, 141, 0.08)"),
                 "layer": "below",
                 "label": {
-                    "text": phase.name,
+                    "text": plain_text(phase.name),
                     "textposition": "top left",
                     "font": {"size": 10, "color": "#7f8c8d"},
                 },
@@ -88,8 +90,9 @@ def trend_figure(
     """
     peak_line = _line(times, peak, "fleet max", FLEET_MAX_COLOR, dash="dash")
     if peak_servers is not None:
-        peak_line["customdata"] = np.asarray(peak_servers, dtype=object)
-        peak_line["hovertemplate"] = "%{y:.0%} (%{customdata})"
+        peak_line["customdata"] = np.asarray(peak_servers, dtype=object)  # for clicks
+        peak_line["text"] = plain(peak_servers)
+        peak_line["hovertemplate"] = "%{y:.0%} (%{text})"
     data = [_line(times, mean, "fleet mean", FLEET_MEAN_COLOR, width=2), peak_line]
     for i, (name, values) in enumerate(servers.items()):
         data.append(_line(times, values, name, SERVER_COLORS[i % len(SERVER_COLORS)], width=2.5))
@@ -127,7 +130,7 @@ def _line(times, values, name: str, color: str, *, width: float = 1.5, dash: str
     return {
         "type": "scatter",
         "mode": "lines",
-        "name": name,
+        "name": plain_text(name),
         "x": times,
         "y": rounded(values),
         "line": {"color": color, "width": width, "dash": dash},

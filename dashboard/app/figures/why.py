@@ -7,14 +7,14 @@ from collections.abc import Sequence
 import numpy as np
 from dash import Patch
 
-from .style import GRID, base_layout
+from .style import GRID, base_layout, plain
 
 
 def _why_data(factors: Sequence[str], contributions: np.ndarray) -> dict:
     c = np.nan_to_num(np.asarray(contributions, dtype=np.float64))
     return {
         "x": np.round(c, 3),
-        "y": np.asarray(factors, dtype=object),
+        "y": plain(factors),
         "marker": {"color": np.where(c > 0, "#e74c3c", "#18bc9c").astype(object)},
     }
 

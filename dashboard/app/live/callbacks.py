@@ -17,7 +17,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, ctx, no_update
 
 from ...errors import DashboardError
-from ..messages import GENERIC_ERROR
+from ..messages import DEGRADED_CACHE, GENERIC_ERROR
 from ..services import Services
 from ..shell import ids as shell_ids
 from ..validate import ViewError, clean_spec, clean_text, clean_tick
@@ -291,6 +291,8 @@ def tick_answer(
     render(services, view, fleet, "source" if fell_back else action, answer)
     answer[(ids.INTERVAL, "disabled")] = not answer[(ids.VIEW, "data")]["playing"]
     answer[(ids.INTERVAL, "max_intervals")] = n_intervals + 1
+    if services.degraded():
+        messages.append(DEGRADED_CACHE)
     if messages:
         answer[(shell_ids.MESSAGE, "children")] = " · ".join(dict.fromkeys(messages))
         answer[(shell_ids.MESSAGE, "is_open")] = True

@@ -7,6 +7,7 @@ Parses and validates what the browser sends (Store, URL, clicks) and moves the v
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -266,7 +267,8 @@ def parse_click(click: Any) -> Click:
     if isinstance(custom, str) and custom:
         server = clean_text(custom, "the clicked server")
     elif isinstance(point.get("y"), str) and point["y"]:
-        server = clean_text(point["y"], "the clicked row")  # a heat-map row label
+        # a heat-map row label, drawn escaped (figures.style.plain): the name as written
+        server = clean_text(html.unescape(point["y"]), "the clicked row")
     time = None
     x = point.get("x")
     if isinstance(x, str) and x:
