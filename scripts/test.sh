@@ -13,8 +13,18 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     exit 1
   }
 fi
+# The team-server tests run a real Redis server (and Celery workers from the Python packages).
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing redis-server for the team-server tests..."
+  apt_install redis-server || {
+    echo "error: the team-server tests need redis-server: apt-get install redis-server" >&2
+    exit 1
+  }
+fi
 export DASH_TEST_CHROMEPATH=${DASH_TEST_CHROMEPATH:-$(command -v chromium)}
 export SE_CHROMEDRIVER=${SE_CHROMEDRIVER:-$(command -v chromedriver)}
 
 .venv/bin/ruff check .
+# Dependency advisories: printed; fatal only for a direct dependency with a fixed release.
+.venv/bin/python scripts/audit.py
 exec .venv/bin/python -m pytest --headless "$@"
