@@ -200,14 +200,23 @@ def generate_main(argv: list[str] | None = None) -> int:
     """``python -m dashboard.generate``: the generator CLI with the environment's settings."""
     from .generate import main
 
-    return main(argv, settings=Settings.from_env())
+    return main(argv, settings=environment_settings())
 
 
 def evaluate_main(argv: list[str] | None = None) -> int:
     """``python -m dashboard.evaluate``: the evaluation CLI with the environment's settings."""
     from .evaluate import main
 
-    return main(argv, settings=Settings.from_env())
+    return main(argv, settings=environment_settings())
+
+
+def environment_settings() -> Settings:
+    """The environment's settings; a bad variable ends the command with its message (exit 2)."""
+    try:
+        return Settings.from_env()
+    except DashboardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 __all__ = [

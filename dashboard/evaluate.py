@@ -577,4 +577,6 @@ __all__ = [
 
 
 if __name__ == "__main__":  # pragma: no cover - the entry point reads the environment
-    raise SystemExit(main(settings=Settings.from_env()))
+    from .cli import evaluate_main
+
+    raise SystemExit(evaluate_main())

@@ -920,4 +920,6 @@ def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None)
 
 
 if __name__ == "__main__":  # the entry point reads the environment
-    sys.exit(main(settings=Settings.from_env()))
+    from .cli import generate_main
+
+    sys.exit(generate_main())
