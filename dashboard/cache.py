@@ -358,7 +358,8 @@ class RedisCache(SharedCache):
         try:
             return fn(*args, **kwargs)
         except self._errors as exc:
-            raise CacheUnavailable(f"the Redis cache at {redact(self.url)} cannot be reached: {type(exc).__name__}") from None
+            log.debug("Redis at %s: %s", redact(self.url), exc)
+            raise CacheUnavailable(f"the shared Redis cache cannot be reached ({type(exc).__name__})") from None
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
@@ -438,7 +439,7 @@ class FallbackCache(SharedCache):
     def _failed(self, exc: CacheUnavailable) -> None:
         with self._lock:
             if self._down_since is None:
-                log.warning("%s; answering from this process until it is back", exc)
+                log.warning("%s at %s; answering from this process until it is back", exc, redact(self.url))
                 self._down_since = time.time()
             self._error = str(exc)
             self._retry_at = time.monotonic() + self.retry_s

@@ -577,6 +577,9 @@ __all__ = [
 
 
 if __name__ == "__main__":  # pragma: no cover - the entry point reads the environment
-    from .cli import evaluate_main
-
-    raise SystemExit(evaluate_main())
+    try:
+        _settings = Settings.from_env()
+    except DashboardError as _exc:  # a bad variable: its message, never a traceback
+        print(f"error: {_exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    raise SystemExit(main(settings=_settings))

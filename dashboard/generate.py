@@ -920,6 +920,9 @@ def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None)
 
 
 if __name__ == "__main__":  # the entry point reads the environment
-    from .cli import generate_main
-
-    sys.exit(generate_main())
+    try:
+        _settings = Settings.from_env()
+    except DashboardError as _exc:  # a bad variable: its message, never a traceback
+        print(f"error: {_exc}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(settings=_settings))

@@ -371,7 +371,8 @@ def _celery_runner(url: str) -> Callable[[Jobs, str], None]:
         try:
             app.send_task("dashboard.run_job", args=[job_id], retry=False)
         except Exception as exc:  # kombu/redis errors: the broker is down
-            raise CacheUnavailable(f"the job broker at {redact(url)} cannot be reached: {type(exc).__name__}") from None
+            log.warning("the job broker at %s cannot be reached: %s", redact(url), exc)
+            raise CacheUnavailable(f"the job broker cannot be reached ({type(exc).__name__})") from None
 
     return start
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import DashboardError
+from ..errors import DashboardError, PathSafetyError
 from ..settings import Settings
 from .fleet import Fleet, fleet_of
 
@@ -103,7 +103,18 @@ class Services:
 
         if self._trusted(spec):
             return open_source(spec, settings=self.settings)
-        kinds = SOURCES.names()
+        try:
+            return self._open_from_the_web(spec, SOURCES.names())
+        except PathSafetyError:
+            # One answer for outside the roots, missing, or a symlink out: no absolute path,
+            # no list of roots, nothing that tells whether a file exists.
+            raise prepared.NotFromTheWeb(
+                f"{spec_label(spec)} is not a data file inside the folders this server serves"
+            ) from None
+
+    def _open_from_the_web(self, spec: str, kinds: tuple[str, ...]):
+        from ..sources import open_source, prepared
+
         prepared.check_web_spec(spec, kinds)
         budget = self.settings.web_budget
         found = prepared.estimate(spec, self.settings, kinds)

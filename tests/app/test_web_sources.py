@@ -146,3 +146,14 @@ def test_f1b_metrics_panel_legend_escapes_names():
     series = {HOSTILE: {m: np.zeros(1) for m in ("cpu_pct", "latency_ms", "error_rate")}}
     text = _texts(metrics_figure(times, bands, series, "k"))
     assert "<a href" not in text and "&lt;a href=" in text
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["?source=csv%3A%2Fproc%2Fself%2Fenviron", "?source=%2Fetc%2Fhostname", "?source=missing.csv", "?source=..%2Fx.csv"],
+)
+def test_a9_web_messages_show_no_absolute_path_no_roots_and_no_existence(web_client, data_root, query):
+    message = _message(web_client, query).split(": ", 1)[1]  # after the echo of what was asked
+    assert "is not a data file inside the folders this server serves" in message
+    assert str(data_root) not in message and "/proc" not in message and "/etc" not in message
+    assert "roots" not in message and "resolve" not in message and "exist" not in message
