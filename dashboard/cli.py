@@ -175,8 +175,10 @@ def ensure_demo_data(
     """The demo Parquet file for these options, generated when missing.
 
     The default demo lives in ``settings.demo_dir``; other options get a folder of
-    their own beside it, so one never overwrites another.
+    their own beside it, so one never overwrites another. When another process is
+    generating the same demo, this one waits for it and serves what it wrote.
     """
+    from .errors import OutputExistsError
     from .generate import generate_demo_dataset
 
     folder = Path(settings.demo_dir)
@@ -190,9 +192,20 @@ def ensure_demo_data(
     target = folder / "demo_dataset.parquet"
     if not target.is_file():
         print(f"Generating the demo data in {folder} ...")
-        generate_demo_dataset(
-            folder, seed=seed, duration=duration, fleet_size=fleet_size, progress=False
-        )
+        try:
+            generate_demo_dataset(
+                folder,
+                seed=seed,
+                duration=duration,
+                fleet_size=fleet_size,
+                progress=False,
+                wait=True,
+                on_wait=print,
+            )
+        except OutputExistsError:
+            if not target.is_file():
+                raise
+            # another process generated the same demo while this one waited: serve it
     return target
 
 

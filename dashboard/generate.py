@@ -684,6 +684,7 @@ def generate_demo_dataset(
     scenario_dir: str | Path | None = None,
     wait: bool | float = False,
     cancel: Cancel = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
     """Generate a scenario's dataset into ``output_dir`` and return ``{"csv"|"parquet"|"metadata": path}``.
 
@@ -693,7 +694,8 @@ def generate_demo_dataset(
     see the previous dataset or the new one, whole, never a mix. An existing dataset raises
     :class:`OutputExistsError` unless ``force``. Another generation writing into the same
     folder raises :class:`FolderBusyError`, or is waited for: ``wait=True`` (as long as it
-    takes) or a number of seconds. ``cancel`` (a :class:`threading.Event` or a callable
+    takes) or a number of seconds (``on_wait`` is told, once, in words). ``cancel`` (a
+    :class:`threading.Event` or a callable
     returning True to stop) is checked between blocks of ticks and raises
     :class:`CancelledError`. File-system errors (a full disk) raise :class:`WriteError`;
     in every failure the folder keeps what it held before.
@@ -715,7 +717,9 @@ def generate_demo_dataset(
     names = {key: FILE_NAMES[key] for key in (*FORMATS, "metadata")}
     bar = _Bar(plan.n_ticks, progress)
     try:
-        with DatasetWriter(out, list(names.values()), force=force, wait=wait, cancel=cancel) as w:
+        with DatasetWriter(
+            out, list(names.values()), force=force, wait=wait, cancel=cancel, on_wait=on_wait
+        ) as w:
             tmp = {fmt: w.path(names[fmt]) for fmt in fmts}
             with w.guard():
                 _write_data(plan, tmp, bar, w.check_cancel)

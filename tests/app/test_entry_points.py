@@ -240,3 +240,35 @@ def test_both_serving_commands_take_the_same_browser_flag(argv, tmp_path, monkey
     (tmp_path / "x.csv").write_text("timestamp,server_name,cpu_pct\n2025-01-01T00:00:00Z,a,1\n")
     run = main if argv[0] != "--data" else cli.demo_main
     assert run(argv) == 0 and served["open_browser"] is False
+
+
+def test_two_demos_starting_together_share_one_generation(tmp_path, capsys):
+    """A second run.py that finds the demo being generated waits for it and serves it."""
+    import threading
+
+    from dashboard.datasets import DatasetWriter
+    from dashboard.generate import FILE_NAMES
+
+    settings = Settings(demo_dir=tmp_path / "demo")
+    release = threading.Event()
+    holding = threading.Event()
+
+    def first():  # stands for the first run.py, half-way through writing the demo
+        with DatasetWriter(settings.demo_dir, list(FILE_NAMES.values())):
+            holding.set()
+            release.wait(60)
+        cli.ensure_demo_data(settings, None, None, None)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    holding.wait(60)
+    result = []
+    second = threading.Thread(target=lambda: result.append(cli.ensure_demo_data(settings, None, None, None)))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting, not failing
+    release.set()
+    second.join(120)
+    thread.join(120)
+    assert result == [settings.demo_dir / "demo_dataset.parquet"]
+    assert "another dataset is being written into this folder" in capsys.readouterr().out
