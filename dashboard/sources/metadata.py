@@ -112,6 +112,7 @@ class Checked:
     stat: os.stat_result
     metadata_path: Path | None = None
     metadata_stat: os.stat_result | None = None
+    held: bool = False  # checked against a record: it must still be the file that was checked
     _thread: threading.Thread | None = None
     _errors: list[BaseException] = field(default_factory=list)
 
@@ -124,6 +125,8 @@ class Checked:
             if self._metadata_moved():
                 raise DatasetChanged(f"{self.path}: its dataset was replaced while it was opened") from error
             raise error
+        if not self.held:
+            return  # a plain file read as it is, even one that grows meanwhile
         now = _stat(self.path)
         if now is None or not _same_file(now, self.stat):
             raise DatasetChanged(f"{self.path}: the file changed while it was being opened")
@@ -174,6 +177,7 @@ def check_data_file(
             if moved:
                 raise DatasetChanged(f"{path}: its dataset was replaced while it was opened") from None
             raise
+        checked.held = True
         if sha_later:
             checked._thread = threading.Thread(
                 target=_verify_into,

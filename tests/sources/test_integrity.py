@@ -233,3 +233,20 @@ def test_a_generation_killed_between_its_moves_is_finished_by_the_next_reader(da
         src = open_source(_rel(paths[kind], data_dir))
         assert src.metadata()["seed"] == 2  # the new set, whole
     assert not (data_dir / "demo" / JOURNAL_FILE).exists()
+
+
+def test_a_plain_file_growing_while_it_is_read_is_read_as_it_was(data_dir, monkeypatch):
+    """Without metadata nothing says what the file should hold: a CSV that another process
+    appends to while it is parsed loads as a snapshot, as it always did."""
+    path = data_dir / "plain.csv"
+    path.write_text("timestamp,server_name,cpu_pct\n2024-01-01T00:00:00Z,a,1\n")
+    real = files.read_csv_frame
+
+    def append_then_read(*args, **kwargs):
+        frame = real(*args, **kwargs)
+        with open(path, "a") as fh:
+            fh.write("2024-01-01T00:00:05Z,a,2\n")
+        return frame
+
+    monkeypatch.setattr(files, "read_csv_frame", append_then_read)
+    assert open_source("plain.csv").n_ticks() == 1
