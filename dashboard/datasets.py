@@ -308,7 +308,7 @@ class DatasetWriter:
         Only called while holding the lock, so no running writer's files are touched."""
         staging = self.folder / STAGING_DIR
         removed = [p for p in staging.rglob("*") if p.is_file()] if staging.exists() else []
-        for name in self.names:
+        for name in [*self.names, JOURNAL_FILE, OWNER_FILE]:  # also this module's own files
             removed.extend(self.folder.glob(f".{_glob_escape(name)}.*.tmp"))
         freed = sum(_size(p) for p in removed)
         shutil.rmtree(staging, ignore_errors=True)

@@ -290,8 +290,11 @@ def test_leftovers_of_killed_writers_are_removed_by_the_next_writer(tmp_path):
     legacy.write_bytes(b"y" * 1000)
     other = tmp_path / ".notes.txt.0123456789ab.tmp"  # not a dataset file: not ours to remove
     other.write_bytes(b"z")
+    journal_temp = tmp_path / f".{JOURNAL_FILE}.0123456789ab.tmp"
+    journal_temp.write_bytes(b"{")
     write_set(tmp_path, b"two:", force=True)
-    assert not staged.exists() and not legacy.exists() and other.exists()
+    assert not staged.exists() and not legacy.exists() and not journal_temp.exists()
+    assert other.exists()
     assert visible(tmp_path) == {n: b"two:" + n.encode() for n in NAMES}
 
 
