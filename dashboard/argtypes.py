@@ -59,3 +59,10 @@ def verify_arg(parser: argparse.ArgumentParser) -> None:
         "whatever its size (by default files over 1 GB get the size check and Parquet "
         "page checksums)",
     )
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit status 2, without the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see --help)\n")

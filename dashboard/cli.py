@@ -232,7 +232,15 @@ def environment_settings() -> Settings:
         raise SystemExit(2) from None
 
 
+def check_main(argv: list[str] | None = None) -> int:
+    """``python -m dashboard.check``: scenario expectations against a model, with the environment's settings."""
+    from .check import main
+
+    return main(argv, settings=Settings.from_env())
+
+
 __all__ = [
+    "check_main",
     "demo_main",
     "ensure_demo_data",
     "evaluate_main",

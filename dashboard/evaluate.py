@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .argtypes import verify_arg
+from .argtypes import OneLineParser, verify_arg
 from .errors import DashboardError
 from .evaluation import measures
 from .evaluation.measures import TOP_K, IncidentResult, NabInputs, ServerResult, auroc, iso
@@ -421,7 +421,8 @@ def _seconds_arg(what: str):
     return convert
 
 
-def _param(text: str) -> tuple[str, Any]:
+def parse_param(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE`` (VALUE read as JSON when it is JSON) for a model parameter flag."""
     name, sep, raw = text.partition("=")
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"model parameter must look like NAME=VALUE, got {text!r}")
@@ -432,13 +433,8 @@ def _param(text: str) -> tuple[str, Any]:
     return name.strip(), value
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line and exit 2, instead of the usage block
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="python -m dashboard.evaluate",
         description=(
             "Score a risk model on labelled history: every incident (detected or not, lead time "
@@ -466,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", default="heuristic", metavar="NAME", help="registered risk model (default: heuristic)")
     parser.add_argument(
-        "--param", action="append", default=[], type=_param, metavar="NAME=VALUE", help="model parameter (repeatable)"
+        "--param", action="append", default=[], type=parse_param, metavar="NAME=VALUE", help="model parameter (repeatable)"
     )
     parser.add_argument(
         "--incidents",
@@ -572,6 +568,7 @@ __all__ = [
     "has_ground_truth",
     "main",
     "metric_coverage",
+    "parse_param",
     "top_k_coverage",
 ]
 

@@ -28,7 +28,7 @@ from . import schema
 from .argtypes import non_negative_int, positive_float, positive_int
 from .datasets import Cancel, DatasetWriter
 from .errors import DashboardError, OutputExistsError, ScenarioError
-from .scenario import Scenario, load_scenario
+from .scenario import FAILOVER_PEER_EFFECTS, Scenario, load_scenario
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -181,6 +181,12 @@ class _Plan:
     phase_period_ms: np.ndarray
     affected: list[dict[str, Any]]
     groups: list[dict[str, Any]] = field(default_factory=list)
+    disturbances: list[dict[str, Any]] = field(default_factory=list)
+    # Healthy soft caps per server (normally hot servers have theirs raised): (N,) knee and cap.
+    cpu_knee: np.ndarray | float = 62.0
+    cpu_cap: np.ndarray | float = HEALTHY_CPU_MAX
+    mem_knee: np.ndarray | float = 74.0
+    mem_cap: np.ndarray | float = HEALTHY_MEM_MAX
 
 
 def _plan(scenario: Scenario, start: datetime | str | None = None) -> _Plan:
@@ -220,6 +226,33 @@ def _plan(scenario: Scenario, start: datetime | str | None = None) -> _Plan:
             }
         )
     _check_time_range(start_dt, scenario)
+    cpu_knee, cpu_cap = np.full(n, 62.0), np.full(n, HEALTHY_CPU_MAX)
+    mem_knee, mem_cap = np.full(n, 74.0), np.full(n, HEALTHY_MEM_MAX)
+    for i, (cpu_level, mem_level) in scenario.hot_server_levels().items():
+        # A hot server's normal is its level; its healthy values bend just above it instead.
+        base[i, _M["cpu_pct"]] = cpu_level
+        cpu_knee[i], cpu_cap[i] = max(cpu_level - 3.0, 62.0), min(99.5, max(cpu_level + 4.0, HEALTHY_CPU_MAX))
+        if mem_level is not None:
+            base[i, _M["mem_pct"]] = mem_level
+            mem_knee[i], mem_cap[i] = max(mem_level - 3.0, 74.0), min(99.0, max(mem_level + 5.0, HEALTHY_MEM_MAX))
+    disturbances = []
+    for event, resolved in zip(scenario.disturbances, scenario.disturbance_servers(), strict=True):
+        if not resolved["indices"]:
+            continue
+        restart_s = event.restart_s if event.restart_s is not None else 2 * scenario.tick_s
+        disturbances.append(
+            {
+                "kind": event.kind,
+                "members": np.array(resolved["indices"], dtype=np.int64),
+                "peers": np.array(resolved["peer_indices"], dtype=np.int64),
+                "start_ms": event.start * 1000.0,
+                "end_ms": event.end * 1000.0,
+                "restart_ms": restart_s * 1000.0,
+                "intensity": event.intensity,
+                "effects": _effect_list(event.resolved_effects()),
+                "peer_effects": _effect_list(FAILOVER_PEER_EFFECTS),
+            }
+        )
     return _Plan(
         scenario=scenario,
         start=start_dt,
@@ -245,7 +278,55 @@ def _plan(scenario: Scenario, start: datetime | str | None = None) -> _Plan:
         phase_period_ms=np.array(period),
         affected=affected,
         groups=groups,
+        disturbances=disturbances,
+        cpu_knee=cpu_knee,
+        cpu_cap=cpu_cap,
+        mem_knee=mem_knee,
+        mem_cap=mem_cap,
     )
+
+
+def _effect_list(effects: dict[str, Any]) -> list[tuple[int, str, float, float]]:
+    return [(_M[m], e.mode, e.target, e.spread) for m, e in effects.items()]
+
+
+def _disturbance_level(plan: _Plan, event: dict[str, Any], t_ms: np.ndarray) -> np.ndarray:
+    """How strongly a disturbance acts (0..1) at times ``t_ms``: ``(T, members)``.
+
+    Flat events switch on and off within a tick; a busy hour rises and falls (sin²); a
+    deploy takes its servers down one after another, each for ``restart_ms``.
+    """
+    start, end, tick = event["start_ms"], event["end_ms"], float(plan.tick_ms)
+    t = t_ms[:, None]
+    k = len(event["members"])
+    if event["kind"] == "busy_hour":
+        u = np.clip((t - start) / (end - start), 0.0, 1.0)
+        level = np.sin(np.pi * u) ** 2
+    elif event["kind"] == "deploy":
+        restart = min(event["restart_ms"], end - start)
+        step = (end - start - restart) / max(k - 1, 1)
+        begins = start + step * np.arange(k)[None, :]
+        level = ((t >= begins) & (t < begins + restart)).astype(np.float64)
+    else:
+        level = np.clip((t - start + tick) / tick, 0.0, 1.0) * np.clip((end - t) / tick, 0.0, 1.0)
+    return np.broadcast_to(level * event["intensity"], (len(t_ms), k))
+
+
+def _apply_effects(
+    sub: np.ndarray, level: np.ndarray, effects: list[tuple[int, str, float, float]], z: np.ndarray
+) -> None:
+    """Move metrics of ``sub`` (T, K, M) towards the effects' targets by ``level`` (T, 1 or K).
+
+    ``level``: from the healthy value towards ``target ± spread`` (jitter from ``z``);
+    ``factor``: the healthy value times up to ``target``.
+    """
+    for m, mode, target, spread in effects:
+        healthy = sub[:, :, m]
+        if mode == "level":
+            jitter = spread * np.clip(z[:, :, m] / 2.5, -1.0, 1.0)
+            sub[:, :, m] = (1.0 - level) * healthy + level * (target + jitter)
+        else:
+            sub[:, :, m] = healthy * (1.0 + level * (target - 1.0))
 
 
 def _phase_index(plan: _Plan, t_ms: np.ndarray) -> np.ndarray:
@@ -343,8 +424,8 @@ def _block_arrays(plan: _Plan, block: int) -> dict[str, np.ndarray]:
     for m in ("net_in_mb_s", "net_out_mb_s"):
         values[:, :, _M[m]] *= 1.0 + SPIKE_NET * spike
     np.maximum(values, 0.0, out=values)
-    values[:, :, cpu] = np.maximum(_soft_cap(values[:, :, cpu], 62.0, HEALTHY_CPU_MAX), 1.0)
-    values[:, :, mem] = np.maximum(_soft_cap(values[:, :, mem], 74.0, HEALTHY_MEM_MAX), 5.0)
+    values[:, :, cpu] = np.maximum(_soft_cap(values[:, :, cpu], plan.cpu_knee, plan.cpu_cap), 1.0)
+    values[:, :, mem] = np.maximum(_soft_cap(values[:, :, mem], plan.mem_knee, plan.mem_cap), 5.0)
     values[:, :, err] = _soft_cap(values[:, :, err], 0.02, HEALTHY_ERROR_MAX)
     lat_ref = plan.latency_ref[None, :]
     values[:, :, lat] = lat_ref * _soft_cap(
@@ -355,19 +436,28 @@ def _block_arrays(plan: _Plan, block: int) -> dict[str, np.ndarray]:
     phase = np.broadcast_to(_phase_index(plan, t_ms)[:, None], (len(ticks), n)).copy()
     oom = np.zeros((len(ticks), n), dtype=np.int8)
     offline = np.zeros((len(ticks), n), dtype=bool)
+    # Harmless disturbances first (never labelled: phases and problem_child ignore them),
+    # then incidents, which move affected servers from wherever they are.
+    for event in plan.disturbances:
+        members = event["members"]
+        level = _disturbance_level(plan, event, t_ms)
+        sub = values[:, members, :]
+        _apply_effects(sub, level, event["effects"], z[:, members, :])
+        values[:, members, :] = sub
+        if event["kind"] == "deploy":
+            offline[:, members] |= level >= 0.5
+        if event["kind"] == "failover" and event["peers"].size:
+            peers = event["peers"]
+            sub = values[:, peers, :]
+            _apply_effects(sub, level[:, :1], event["peer_effects"], z[:, peers, :])
+            values[:, peers, :] = sub
     for group in plan.groups:
         members = group["members"]
         shifted = t_ms - group["delay_ms"]
         phase[:, members] = _phase_index(plan, np.maximum(shifted, 0.0))[:, None]
         level = _response(plan, shifted)[:, None]  # (T, 1)
         sub = values[:, members, :]
-        for m, mode, target, spread in group["effects"]:
-            healthy = sub[:, :, m]
-            if mode == "level":
-                jitter = spread * np.clip(z[:, members, m] / 2.5, -1.0, 1.0)
-                sub[:, :, m] = (1.0 - level) * healthy + level * (target + jitter)
-            else:
-                sub[:, :, m] = healthy * (1.0 + level * (target - 1.0))
+        _apply_effects(sub, level, group["effects"], z[:, members, :])
         if group["oom"] is not None:
             kills, down = _oom_ticks(plan, group, ticks)
             oom[:, members] = kills[:, None]
@@ -583,6 +673,15 @@ def build_metadata(plan: _Plan, files: dict[str, dict[str, Any]] | None = None) 
         "affected_servers": [
             {k: a[k] for k in ("server_name", "profile", "reason", "delay_s", "metrics")}
             for a in plan.affected
+        ],
+        "disturbances": [
+            {k: d[k] for k in ("kind", "title", "start_s", "end_s", "servers", "peers", "metrics")}
+            | {"start_time": at(d["start_s"] * 1000.0), "end_time": at(d["end_s"] * 1000.0)}
+            for d in sc.disturbance_servers()
+        ],
+        "hot_servers": [
+            {"server_name": plan.names[i], "cpu_pct": cpu, "mem_pct": mem}
+            for i, (cpu, mem) in sorted(sc.hot_server_levels().items())
         ],
         "columns": _column_docs(),
     }

@@ -51,6 +51,8 @@ _CLOCK_RE = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)\s*$")
 PROFILES = ("web", "database", "cache", "ml_compute")
 SHAPES = ("flat", "ramp", "sine")
 RULES = ("first_of_each_profile", "servers", "share", "profiles")
+DISTURBANCE_KINDS = ("batch_job", "busy_hour", "deploy", "noisy_neighbour", "failover")
+MAX_DISTURBANCES = 64
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 PhaseKind = Literal["stable", "escalation", "peak", "recovery"]
@@ -220,8 +222,8 @@ class Oom(_Model):
     offline_ticks: int = Field(1, ge=1, le=100, description="ticks a killed server stays offline")
 
 
-class AffectedGroup(_Model):
-    """Which servers are hit, by one rule, optionally later than the fleet timeline."""
+class _Selector(_Model):
+    """Which servers, by one rule (shared by affected groups, disturbances and hot servers)."""
 
     rule: Literal["first_of_each_profile", "servers", "share", "profiles"]
     servers: list[str] | None = Field(
@@ -235,14 +237,9 @@ class AffectedGroup(_Model):
         min_length=1,
         description="rule 'profiles': whole profiles; other rules: restrict to these",
     )
-    delay_s: Seconds = Field(0.0, ge=0, description="this group enters each phase this much later")
-    effects: dict[MetricName, Effect] | None = Field(
-        None, description="overrides the scenario's effects"
-    )
-    oom: Oom | None = Field(None, description="overrides the scenario's OOM rule")
 
     @model_validator(mode="after")
-    def _check(self) -> AffectedGroup:
+    def _check(self) -> _Selector:
         problems = []
         if self.rule == "servers" and not self.servers:
             problems.append(("servers", "rule 'servers' needs a non-empty list of server names"))
@@ -254,9 +251,129 @@ class AffectedGroup(_Model):
             problems.append(("share", f"only allowed with rule 'share', not {self.rule!r}"))
         if self.rule == "profiles" and not self.profiles:
             problems.append(("profiles", "rule 'profiles' needs a non-empty list of profiles"))
+        problems += self._more_problems()
         if problems:
             raise _CrossFieldProblems(problems)
         return self
+
+    def _more_problems(self) -> list[tuple[str, str]]:
+        return []
+
+
+class AffectedGroup(_Selector):
+    """Which servers are hit, by one rule, optionally later than the fleet timeline."""
+
+    delay_s: Seconds = Field(0.0, ge=0, description="this group enters each phase this much later")
+    effects: dict[MetricName, Effect] | None = Field(
+        None, description="overrides the scenario's effects"
+    )
+    oom: Oom | None = Field(None, description="overrides the scenario's OOM rule")
+
+
+class Disturbance(_Selector):
+    """A harmless event that moves metrics but is not an incident, and is never labelled one.
+
+    Kinds and what they do by default (``effects`` overrides them, metric by metric):
+
+    * ``batch_job``: a scheduled job pins CPU at 95%+ with heavy disk I/O and more memory;
+      latency and errors do not change;
+    * ``busy_hour``: traffic rises and falls across a tier: network in/out about doubled, CPU
+      up, latency a little;
+    * ``deploy``: the servers restart one by one across the window (each down for
+      ``restart_s``): CPU and traffic drop to nothing, memory starts low;
+    * ``noisy_neighbour``: a neighbour steals I/O and CPU: disk throughput down, latency
+      half as much again, CPU up;
+    * ``failover``: the servers hand their traffic to the rest of their profile and take
+      it back at the end; the peers run hotter meanwhile.
+    """
+
+    kind: Literal["batch_job", "busy_hour", "deploy", "noisy_neighbour", "failover"]
+    title: str = Field("", max_length=200)
+    start: Seconds = Field(ge=0)
+    end: Seconds = Field(gt=0)
+    intensity: float = Field(1.0, ge=0, le=1, description="how strongly the event moves metrics, 0..1")
+    effects: dict[MetricName, Effect] | None = Field(
+        None, description="overrides the kind's effects, metric by metric"
+    )
+    restart_s: Seconds | None = Field(
+        None, gt=0, le=MAX_DURATION_S, description="deploy only: how long each server is down (default 2 ticks)"
+    )
+
+    def _more_problems(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.end <= self.start:
+            problems.append(("end", f"must be after start ({self.start:g} s), got {self.end:g} s"))
+        if self.restart_s is not None and self.kind != "deploy":
+            problems.append(("restart_s", f"only allowed for kind 'deploy', not {self.kind!r}"))
+        return problems
+
+    def resolved_effects(self) -> dict[str, Effect]:
+        """The kind's default effects with ``effects`` laid over them."""
+        return {**DISTURBANCE_EFFECTS[self.kind], **(self.effects or {})}
+
+
+class HotServers(_Selector):
+    """Servers that normally run hot (an ML box at 95% CPU is healthy), not in trouble."""
+
+    cpu_pct: float = Field(92.0, ge=0, le=100, description="their normal CPU, %")
+    mem_pct: float | None = Field(None, ge=0, le=100, description="their normal memory, % (default: unchanged)")
+
+
+DISTURBANCE_EFFECTS: dict[str, dict[str, Effect]] = {
+    "batch_job": {
+        "cpu_pct": Effect(mode="level", target=96.0, spread=2.0),
+        "disk_io_mb_s": Effect(mode="factor", target=8.0),
+        "mem_pct": Effect(mode="level", target=80.0, spread=3.0),
+        "net_out_mb_s": Effect(mode="factor", target=1.5),
+    },
+    "busy_hour": {
+        "cpu_pct": Effect(mode="factor", target=1.6),
+        "net_in_mb_s": Effect(mode="factor", target=2.2),
+        "net_out_mb_s": Effect(mode="factor", target=2.2),
+        "latency_ms": Effect(mode="factor", target=1.25),
+    },
+    "deploy": {
+        "cpu_pct": Effect(mode="factor", target=0.08),
+        "net_in_mb_s": Effect(mode="factor", target=0.03),
+        "net_out_mb_s": Effect(mode="factor", target=0.03),
+        "mem_pct": Effect(mode="level", target=30.0, spread=3.0),
+        "gc_pause_ms": Effect(mode="factor", target=0.1),
+    },
+    "noisy_neighbour": {
+        "disk_io_mb_s": Effect(mode="factor", target=0.5),
+        "latency_ms": Effect(mode="factor", target=1.5),
+        "cpu_pct": Effect(mode="factor", target=1.3),
+    },
+    "failover": {
+        "cpu_pct": Effect(mode="factor", target=0.3),
+        "net_in_mb_s": Effect(mode="factor", target=0.05),
+        "net_out_mb_s": Effect(mode="factor", target=0.05),
+    },
+}
+# What the rest of a failed-over server's profile takes on meanwhile.
+FAILOVER_PEER_EFFECTS: dict[str, Effect] = {
+    "cpu_pct": Effect(mode="factor", target=1.35),
+    "net_in_mb_s": Effect(mode="factor", target=1.6),
+    "net_out_mb_s": Effect(mode="factor", target=1.6),
+    "latency_ms": Effect(mode="factor", target=1.1),
+}
+
+
+class Expectations(_Model):
+    """What a good model must achieve on this scenario (``python -m dashboard.check`` runs them)."""
+
+    lead_time_s: Seconds | None = Field(
+        None, ge=0, description="every incident is caught (an alert starts) at least this long before its peak"
+    )
+    quiet_disturbed_servers: bool = Field(
+        False, description="no alert on servers touched only by disturbances"
+    )
+    top5_in_peak: float | None = Field(
+        None, ge=0, le=1, description="the top 5 hold every affected server in at least this share of peak ticks"
+    )
+    max_false_alarm_episodes: int | None = Field(
+        None, ge=0, le=1_000_000, description="at most this many false-alarm episodes, all servers together"
+    )
 
 
 def _default_effects() -> dict[str, Effect]:
@@ -290,12 +407,22 @@ class Scenario(_Model):
     affected: list[AffectedGroup] = Field(default_factory=_default_affected, max_length=MAX_GROUPS)
     effects: dict[MetricName, Effect] = Field(default_factory=_default_effects)
     oom: Oom | None = None
+    disturbances: list[Disturbance] = Field(
+        default_factory=list,
+        max_length=MAX_DISTURBANCES,
+        description="harmless events that move metrics but are never labelled incidents",
+    )
+    hot_servers: list[HotServers] = Field(
+        default_factory=list, max_length=MAX_GROUPS, description="servers that normally run hot"
+    )
+    expectations: Expectations | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
         problems = self._timeline_problems() + self._size_problems()
         problems += self._effect_problems("effects", self.effects)
         problems += self._affected_problems()
+        problems += self._disturbance_problems()
         if problems:
             raise _CrossFieldProblems(problems)
         return self
@@ -395,14 +522,50 @@ class Scenario(_Model):
                 )
         return problems
 
+    def _selector_problems(self, loc: str, group: _Selector) -> list[tuple[str, str]]:
+        problems = []
+        counts = self.fleet.counts()
+        for p, profile in enumerate(group.profiles or []):
+            if profile not in counts:
+                problems.append(
+                    (
+                        f"{loc}.profiles.{p}",
+                        f"profile {profile!r} has no servers in this fleet (fleet has {', '.join(counts)})",
+                    )
+                )
+        known = self._known_servers()
+        for k, server in enumerate(group.servers or []):
+            if server not in known:
+                problems.append(
+                    (
+                        f"{loc}.servers.{k}",
+                        f"no server named {server!r} in this fleet of {self.fleet.size} ({_name_hint(counts)})",
+                    )
+                )
+        return problems
+
+    def _known_servers(self) -> set[str]:
+        return {name for name, _ in self.fleet.server_names()} if self.fleet.size <= MAX_FLEET_SIZE else set()
+
+    def _disturbance_problems(self) -> list[tuple[str, str]]:
+        problems = []
+        for d, event in enumerate(self.disturbances):
+            loc = f"disturbances.{d}"
+            problems += self._selector_problems(loc, event)
+            if event.end > self.duration_s + 1e-6:
+                problems.append(
+                    (f"{loc}.end", f"must be within the scenario (duration_s = {self.duration_s:g}), got {event.end:g}")
+                )
+            if event.effects is not None:
+                problems += self._effect_problems(f"{loc}.effects", event.effects)
+        for h, group in enumerate(self.hot_servers):
+            problems += self._selector_problems(f"hot_servers.{h}", group)
+        return problems
+
     def _affected_problems(self) -> list[tuple[str, str]]:
         problems = []
         counts = self.fleet.counts()
-        known = (
-            {name for name, _ in self.fleet.server_names()}
-            if self.fleet.size <= MAX_FLEET_SIZE
-            else set()
-        )
+        known = self._known_servers()
         for g, group in enumerate(self.affected):
             loc = f"affected.{g}"
             for p, profile in enumerate(group.profiles or []):
@@ -444,33 +607,9 @@ class Scenario(_Model):
         The first group that selects a server wins; a server appears once. Sorted in fleet order.
         """
         servers = self.fleet.server_names()
-        by_profile: dict[str, list[int]] = {}
-        for i, (_, profile) in enumerate(servers):
-            by_profile.setdefault(profile, []).append(i)
-        index_of = {name: i for i, (name, _) in enumerate(servers)}
         chosen: dict[int, dict[str, Any]] = {}
         for g, group in enumerate(self.affected):
-            allowed = group.profiles or list(by_profile)
-            pool = [i for p in allowed for i in by_profile.get(p, [])]
-            if group.rule == "first_of_each_profile":
-                picked = [by_profile[p][0] for p in allowed if by_profile.get(p)]
-                reason = "first server of its profile"
-            elif group.rule == "servers":
-                picked = [index_of[s] for s in group.servers or [] if s in index_of]
-                reason = "listed by name"
-            elif group.rule == "profiles":
-                picked = pool
-                reason = "whole profile affected"
-            else:
-                k = max(1, round(len(pool) * (group.share or 0)))
-                rng = np.random.default_rng(np.random.SeedSequence([self.seed, 7919, g]))
-                picked = sorted(
-                    int(i)
-                    for i in rng.choice(
-                        np.asarray(pool, dtype=np.int64), size=min(k, len(pool)), replace=False
-                    )
-                )
-                reason = f"random {group.share:g} share of {'/'.join(allowed)} servers (seeded)"
+            picked, reason = self._pick(group, _SALT_AFFECTED, g)
             effects = group.effects if group.effects is not None else self.effects
             oom = group.oom if group.oom is not None else self.oom
             metrics = sorted(effects) + (["container_oom"] if oom is not None else [])
@@ -488,6 +627,65 @@ class Scenario(_Model):
                     },
                 )
         return [chosen[i] for i in sorted(chosen)]
+
+    def _pick(self, group: _Selector, salt: int, g: int) -> tuple[list[int], str]:
+        """The fleet indices ``group`` selects (in fleet order) and why."""
+        servers = self.fleet.server_names()
+        by_profile: dict[str, list[int]] = {}
+        for i, (_, profile) in enumerate(servers):
+            by_profile.setdefault(profile, []).append(i)
+        allowed = group.profiles or list(by_profile)
+        pool = [i for p in allowed for i in by_profile.get(p, [])]
+        if group.rule == "first_of_each_profile":
+            return [by_profile[p][0] for p in allowed if by_profile.get(p)], "first server of its profile"
+        if group.rule == "servers":
+            index_of = {name: i for i, (name, _) in enumerate(servers)}
+            return [index_of[s] for s in group.servers or [] if s in index_of], "listed by name"
+        if group.rule == "profiles":
+            return pool, "whole profile affected"
+        k = max(1, round(len(pool) * (group.share or 0)))
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, salt, g]))
+        picked = sorted(
+            int(i)
+            for i in rng.choice(np.asarray(pool, dtype=np.int64), size=min(k, len(pool)), replace=False)
+        )
+        return picked, f"random {group.share:g} share of {'/'.join(allowed)} servers (seeded)"
+
+    def disturbance_servers(self) -> list[dict[str, Any]]:
+        """Each disturbance resolved: ``{index, kind, title, start_s, end_s, servers, indices,
+        peers, metrics}`` (``peers``: the profile-mates a failover hands its load to)."""
+        names = self.fleet.server_names()
+        out = []
+        for d, event in enumerate(self.disturbances):
+            picked, _ = self._pick(event, _SALT_DISTURBANCE, d)
+            peers: list[int] = []
+            if event.kind == "failover":
+                chosen = set(picked)
+                mates = {names[i][1] for i in picked}
+                peers = [i for i, (_, p) in enumerate(names) if p in mates and i not in chosen]
+            out.append(
+                {
+                    "index": d,
+                    "kind": event.kind,
+                    "title": event.title,
+                    "start_s": float(event.start),
+                    "end_s": float(event.end),
+                    "servers": [names[i][0] for i in picked],
+                    "indices": picked,
+                    "peers": [names[i][0] for i in peers],
+                    "peer_indices": peers,
+                    "metrics": sorted(event.resolved_effects()),
+                }
+            )
+        return out
+
+    def hot_server_levels(self) -> dict[int, tuple[float, float | None]]:
+        """Fleet index -> (normal CPU %, normal memory % or None) of the servers that run hot."""
+        levels: dict[int, tuple[float, float | None]] = {}
+        for h, group in enumerate(self.hot_servers):
+            for i in self._pick(group, _SALT_HOT, h)[0]:
+                levels.setdefault(i, (group.cpu_pct, group.mem_pct))
+        return levels
 
     def resolved(
         self,
@@ -523,6 +721,10 @@ class Scenario(_Model):
                     phase["period_s"] = phase["period_s"] * factor
             for group in data["affected"]:
                 group["delay_s"] = group["delay_s"] * factor
+            for event in data["disturbances"]:
+                event["start"], event["end"] = event["start"] * factor, event["end"] * factor
+                if event.get("restart_s") is not None:
+                    event["restart_s"] = event["restart_s"] * factor
             data["duration_s"] = new_duration
         if fleet_size is not None:
             data["fleet"]["size"] = fleet_size
@@ -543,6 +745,10 @@ class Scenario(_Model):
     def to_json(self) -> str:
         """Canonical JSON: fields in model order, defaults filled, 2-space indent, trailing newline."""
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+# Seeds of the random "share" selections: one stream per kind of selection.
+_SALT_AFFECTED, _SALT_DISTURBANCE, _SALT_HOT = 7919, 7927, 7933
 
 
 def _close(a: float, b: float) -> bool:

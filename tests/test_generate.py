@@ -29,11 +29,11 @@ from dashboard.generate import (
     main,
     ticks_per_group,
 )
-from dashboard.scenario import load_scenario, parse_scenario
+from dashboard.scenario import list_scenarios, load_scenario, parse_scenario
 from dashboard.sources import open_source
 
 PROJECT = Path(__file__).resolve().parents[1]
-BUNDLED = ["bad_deploy", "cascading_failure", "default", "gc_storm", "memory_leak", "traffic_spike"]
+BUNDLED = [info.name for info in list_scenarios()]  # tests/test_scenario.py pins the list
 METADATA_KEYS = {
     "schema_version",
     "scenario",
@@ -48,6 +48,8 @@ METADATA_KEYS = {
     "profiles",
     "phases",
     "affected_servers",
+    "disturbances",
+    "hot_servers",
     "columns",
     "files",
 }
@@ -184,8 +186,11 @@ def test_escalation_rises_and_recovery_falls(default_frame):
 @pytest.mark.parametrize("name", BUNDLED)
 @pytest.mark.parametrize("seed", [42, 3])
 def test_healthy_servers_stay_healthy(name, seed):
-    df, _ = frame(load_scenario(name).resolved(seed=seed, fleet_size=60))
-    healthy = df[~df["problem_child"]]
+    df, meta = frame(load_scenario(name).resolved(seed=seed, fleet_size=60))
+    # servers that disturbances touch or that normally run hot are healthy but not quiet
+    touched = {s for d in meta["disturbances"] for s in (*d["servers"], *d["peers"])}
+    touched |= {h["server_name"] for h in meta["hot_servers"]}
+    healthy = df[~df["problem_child"] & ~df["server_name"].isin(touched)]
     assert (healthy["cpu_pct"] < WARNING["cpu_pct"]).all()
     assert (healthy["mem_pct"] < WARNING["mem_pct"]).all()
     assert (healthy["error_rate"] < WARNING["error_rate"]).all()
@@ -826,3 +831,118 @@ def test_the_latest_start_allowed_gives_a_dataset_the_readers_open(tmp_path):
     for kind in ("csv", "parquet"):
         source = open_source(paths[kind], data_roots=[tmp_path])
         assert str(source.timestamps()[-1]).startswith("2262-04-11T23:44:55")
+
+
+# -- disturbances and hot servers ------------------------------------------------------
+
+
+def _disturbed(**event) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The same small scenario with and without one disturbance: (with, without, metadata)."""
+    base = {
+        "schema_version": 1,
+        "name": "calm",
+        "description": "0:00-5:00 stable; nothing happens but the disturbance under test.",
+        "duration_s": 300,
+        "tick_s": 5,
+        "seed": 3,
+        "fleet": {"size": 8, "mix": {"web": 1, "database": 1}},
+        "phases": [{"name": "stable", "start": 0, "end": 300}],
+        "affected": [{"rule": "servers", "servers": ["web-003"]}],
+    }
+    calm, _ = frame(parse_scenario(base))
+    busy, meta = frame(parse_scenario({**base, "disturbances": [event]}))
+    return busy, calm, meta
+
+
+def _cells(df: pd.DataFrame, server: str, start_s: float, end_s: float) -> pd.DataFrame:
+    t = (df["timestamp"] - df["timestamp"].min()).dt.total_seconds()
+    return df[(df["server_name"] == server) & (t >= start_s) & (t < end_s)]
+
+
+def test_a_disturbance_is_never_labelled_an_incident():
+    busy, calm, meta = _disturbed(
+        kind="batch_job", start=60, end=180, rule="servers", servers=["database-000"]
+    )
+    assert busy["incident_phase"].tolist() == calm["incident_phase"].tolist()
+    assert busy["problem_child"].tolist() == calm["problem_child"].tolist()
+    assert "database-000" not in {a["server_name"] for a in meta["affected_servers"]}
+    (event,) = meta["disturbances"]
+    assert event["kind"] == "batch_job" and event["servers"] == ["database-000"]
+    assert event["start_time"] == "2025-01-01T00:01:00Z" and "cpu_pct" in event["metrics"]
+    # only database-000, only inside its window, moved
+    outside = busy[busy["server_name"] != "database-000"]
+    pd.testing.assert_frame_equal(outside, calm[calm["server_name"] != "database-000"])
+
+
+def test_a_batch_job_pins_cpu_and_disk_but_leaves_latency_and_errors():
+    busy, calm, _ = _disturbed(kind="batch_job", start=60, end=180, rule="servers", servers=["database-000"])
+    hot, quiet = _cells(busy, "database-000", 70, 170), _cells(calm, "database-000", 70, 170)
+    assert hot["cpu_pct"].min() >= 93 and hot["disk_io_mb_s"].mean() > 5 * quiet["disk_io_mb_s"].mean()
+    np.testing.assert_array_equal(hot["latency_ms"], quiet["latency_ms"])
+    np.testing.assert_array_equal(hot["error_rate"], quiet["error_rate"])
+    after = _cells(busy, "database-000", 185, 300)
+    np.testing.assert_array_equal(after["cpu_pct"], _cells(calm, "database-000", 185, 300)["cpu_pct"])
+
+
+def test_a_busy_hour_rises_and_falls_across_a_tier():
+    busy, calm, _ = _disturbed(kind="busy_hour", start=0, end=300, rule="profiles", profiles=["web"])
+    web = busy[busy["profile"] == "web"].groupby("timestamp")["net_in_mb_s"].mean().to_numpy()
+    was = calm[calm["profile"] == "web"].groupby("timestamp")["net_in_mb_s"].mean().to_numpy()
+    ratio = web / was
+    assert ratio[28:32].mean() > 1.9 and ratio[:3].mean() < 1.1 and ratio[-3:].mean() < 1.1
+    db = busy[busy["profile"] == "database"]
+    pd.testing.assert_frame_equal(db, calm[calm["profile"] == "database"])
+
+
+def test_a_deploy_restarts_its_servers_one_by_one():
+    busy, _, _ = _disturbed(kind="deploy", start=30, end=270, rule="profiles", profiles=["web"], restart_s=10)
+    down = busy[busy["state"] == "offline"]
+    assert set(down["server_name"]) == {f"web-{i:03d}" for i in range(4)}
+    first_down = down.groupby("server_name", observed=True)["timestamp"].min().sort_index()
+    assert first_down.is_monotonic_increasing and first_down.nunique() == 4
+    assert (down.groupby("server_name", observed=True).size() == 2).all()  # 10 s = 2 ticks each
+    assert (down["cpu_pct"] < 10).all()
+
+
+def test_a_failover_hands_traffic_to_its_peers_and_takes_it_back():
+    busy, calm, meta = _disturbed(kind="failover", start=60, end=180, rule="servers", servers=["web-001"])
+    assert meta["disturbances"][0]["peers"] == ["web-000", "web-002", "web-003"]
+    moved = _cells(busy, "web-001", 70, 170)["net_in_mb_s"].mean() / _cells(calm, "web-001", 70, 170)["net_in_mb_s"].mean()
+    peer = _cells(busy, "web-000", 70, 170)["net_in_mb_s"].mean() / _cells(calm, "web-000", 70, 170)["net_in_mb_s"].mean()
+    assert moved < 0.1 and peer > 1.4
+    np.testing.assert_array_equal(_cells(busy, "web-001", 190, 300)["net_in_mb_s"], _cells(calm, "web-001", 190, 300)["net_in_mb_s"])
+
+
+def test_a_noisy_neighbour_slows_disk_and_raises_latency():
+    busy, calm, _ = _disturbed(kind="noisy_neighbour", start=60, end=180, rule="servers", servers=["database-001"])
+    b, c = _cells(busy, "database-001", 70, 170), _cells(calm, "database-001", 70, 170)
+    assert b["latency_ms"].mean() > 1.3 * c["latency_ms"].mean()
+    assert b["disk_io_mb_s"].mean() < 0.6 * c["disk_io_mb_s"].mean()
+
+
+def test_effects_and_intensity_can_be_tuned():
+    busy, calm, _ = _disturbed(
+        kind="batch_job", start=60, end=180, rule="servers", servers=["web-000"],
+        intensity=0.5, effects={"cpu_pct": {"mode": "level", "target": 70}},
+    )
+    cpu = _cells(busy, "web-000", 70, 170)["cpu_pct"]
+    healthy = _cells(calm, "web-000", 70, 170)["cpu_pct"]
+    np.testing.assert_allclose(cpu, np.round(0.5 * healthy + 0.5 * 70, 2), atol=0.011)
+
+
+def test_normally_hot_servers_run_hot_and_stay_unlabelled():
+    scenario = load_scenario("busy_fleet")
+    df, meta = frame(scenario)
+    ml = df[(df["profile"] == "ml_compute")]
+    assert {h["server_name"] for h in meta["hot_servers"]} == set(ml["server_name"])
+    assert ml["cpu_pct"].median() > 90 and ml["cpu_pct"].max() <= 99.5
+    assert not ml["problem_child"].any() and set(ml["incident_phase"]) <= {"stable", "escalation", "peak", "recovery"}
+
+
+def test_repeat_offender_labels_two_incidents_on_the_same_servers():
+    df, meta = frame(load_scenario("repeat_offender"))
+    db0 = df[df["server_name"] == "database-000"]
+    kinds = {p["name"]: p["kind"] for p in meta["phases"]}
+    in_incident = db0["incident_phase"].map(kinds).isin(["escalation", "peak"]).to_numpy()
+    starts = np.flatnonzero(np.diff(in_incident.astype(int)) == 1)
+    assert len(starts) == 2 and db0["problem_child"].all()

@@ -23,7 +23,16 @@ from dashboard.scenario import (
     parse_scenario,
 )
 
-BUNDLED = ["bad_deploy", "cascading_failure", "default", "gc_storm", "memory_leak", "traffic_spike"]
+BUNDLED = [
+    "bad_deploy",
+    "busy_fleet",
+    "cascading_failure",
+    "default",
+    "gc_storm",
+    "memory_leak",
+    "repeat_offender",
+    "traffic_spike",
+]
 
 
 def valid() -> dict:
@@ -367,6 +376,59 @@ REFUSALS = [
         ["factor"],
     ),
     ("bad oom", _set("oom", {"every_s": 0}), "oom.every_s", ["> 0"]),
+    # disturbances, hot servers, expectations
+    (
+        "unknown disturbance kind",
+        _set("disturbances", [{"kind": "meteor", "start": 0, "end": 10, "rule": "first_of_each_profile"}]),
+        "disturbances.0.kind",
+        ["batch_job", "failover"],
+    ),
+    (
+        "disturbance ends before it starts",
+        _set("disturbances", [{"kind": "batch_job", "start": 50, "end": 40, "rule": "first_of_each_profile"}]),
+        "disturbances.0.end",
+        ["after start"],
+    ),
+    (
+        "disturbance past the end",
+        _set("disturbances", [{"kind": "batch_job", "start": 50, "end": 400, "rule": "first_of_each_profile"}]),
+        "disturbances.0.end",
+        ["within the scenario", "120"],
+    ),
+    (
+        "restart_s on a batch job",
+        _set("disturbances", [{"kind": "batch_job", "start": 0, "end": 10, "rule": "first_of_each_profile", "restart_s": 5}]),
+        "disturbances.0.restart_s",
+        ["only allowed for kind 'deploy'"],
+    ),
+    (
+        "disturbance on an unknown server",
+        _set("disturbances", [{"kind": "deploy", "start": 0, "end": 10, "rule": "servers", "servers": ["web-099"]}]),
+        "disturbances.0.servers.0",
+        ["no server named 'web-099'"],
+    ),
+    (
+        "disturbance effect out of range",
+        _set("disturbances", [{"kind": "batch_job", "start": 0, "end": 10, "rule": "first_of_each_profile", "effects": {"cpu_pct": {"target": 130}}}]),
+        "disturbances.0.effects.cpu_pct.target",
+        ["0..100"],
+    ),
+    (
+        "disturbance without a rule",
+        _set("disturbances", [{"kind": "batch_job", "start": 0, "end": 10}]),
+        "disturbances.0.rule",
+        ["missing"],
+    ),
+    (
+        "hot servers in a profile the fleet lacks",
+        _set("hot_servers", [{"rule": "profiles", "profiles": ["ml_compute"], "cpu_pct": 95}]),
+        "hot_servers.0.profiles.0",
+        ["no servers"],
+    ),
+    ("hot cpu above 100", _set("hot_servers", [{"rule": "first_of_each_profile", "cpu_pct": 120}]), "hot_servers.0.cpu_pct", ["<= 100"]),
+    ("negative lead expectation", _set("expectations", {"lead_time_s": -5}), "expectations.lead_time_s", [">= 0"]),
+    ("top-5 share above 1", _set("expectations", {"top5_in_peak": 1.5}), "expectations.top5_in_peak", ["<= 1"]),
+    ("unknown expectation", _set("expectations", {"no_alerts": True}), "expectations.no_alerts", ["unknown field"]),
 ]
 
 
@@ -449,6 +511,28 @@ def test_resolved_stretches_phases_proportionally():
     assert sc.duration_s == 600
     assert [(p.start, p.end) for p in sc.phases] == [(0, 180), (180, 300), (300, 420), (420, 600)]
     assert sc.n_ticks == 120
+
+
+def test_disturbances_and_hot_servers_resolve_to_servers():
+    data = valid()
+    data["fleet"] = {"size": 8, "mix": {"web": 1, "database": 1}}
+    data["disturbances"] = [
+        {"kind": "failover", "start": "0:10", "end": "0:50", "rule": "servers", "servers": ["web-001"], "title": "drill"},
+        {"kind": "busy_hour", "start": 0, "end": 120, "rule": "share", "share": 0.5, "profiles": ["database"]},
+    ]
+    data["hot_servers"] = [{"rule": "servers", "servers": ["database-003"], "cpu_pct": 95, "mem_pct": 88}]
+    data["expectations"] = {"lead_time_s": 30, "quiet_disturbed_servers": True}
+    sc = parse_scenario(data)
+    failover, busy = sc.disturbance_servers()
+    assert failover["servers"] == ["web-001"] and failover["peers"] == ["web-000", "web-002", "web-003"]
+    assert (failover["start_s"], failover["end_s"], failover["title"]) == (10.0, 50.0, "drill")
+    assert len(busy["servers"]) == 2 and all(s.startswith("database-") for s in busy["servers"])
+    assert busy["servers"] == parse_scenario(data).disturbance_servers()[1]["servers"]  # seeded
+    assert sc.hot_server_levels() == {7: (95.0, 88.0)}
+    assert sc.expectations.lead_time_s == 30 and sc.expectations.top5_in_peak is None
+    assert parse_scenario(sc.to_json()) == sc  # round-trips with every field
+    longer = sc.resolved(duration_min=4)
+    assert (longer.disturbances[0].start, longer.disturbances[0].end) == (20.0, 100.0)
 
 
 def test_resolved_stretches_delays_and_periods():

@@ -114,6 +114,9 @@ def measure(a: Arrays, truth: Truth, *, horizon_s: float, keep_firing_s: float) 
         "incidents": incidents,
         "incident_detection_rate": _ratio(detected, len(incidents)),
         "false_alarm_episodes_all": int(false_onsets.sum()),
+        "false_alarms_by_server": {
+            str(a.servers[j]): int(c) for j, c in enumerate(false_onsets.sum(axis=0)) if c
+        },
         "false_alarm_episodes_per_server_day": int(false_onsets.sum()) / server_days if server_days > 0 else None,
         "details": {
             "affected_servers": int(affected.sum()),

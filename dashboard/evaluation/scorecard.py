@@ -50,6 +50,7 @@ class Scorecard:
     false_alarm_episodes_all: int = 0
     false_alarm_episodes_per_server_day: float | None = None
     false_alarm_allowance: dict[str, float] = field(default_factory=dict)
+    false_alarms_by_server: dict[str, int] = field(default_factory=dict)  # servers with any
     nab: dict[str, float | None] | None = None
     nab_tuned: dict[str, float | None] | None = None
     nab_info: dict[str, Any] = field(default_factory=dict)
