@@ -14,8 +14,9 @@ from ..messages import GENERIC_ERROR
 from ..services import Services
 from ..shell import ids as shell_ids
 from . import ids
+from .compare import compare
 from .layout import render
-from .scorecard import scorecard_view
+from .scorecard import comparison_view, scorecard_view
 from .view import NotScorable, describe, evaluate_label, scorable
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,9 @@ def evaluation_intro(services: Services, source: Any, model: Any) -> tuple[str, 
     except NotScorable as exc:
         return label, True, html.P(str(exc), className="about-eval-note text-muted")
     note = (
-        "Scores every tick of this data against its ground truth: lead times, "
-        "false alarms, precision and recall."
+        "Scores every registered model on every tick of this data against its ground truth, "
+        "side by side: incidents caught, lead times, false alarms, precision and recall, "
+        "AUROC and NAB."
     )
     return label, False, html.P(note, className="about-eval-note text-muted")
 
@@ -53,11 +55,17 @@ def evaluation_answer(services: Services, n_clicks: Any, source: Any, model: Any
         return dbc.Alert(str(exc), color="warning", className="about-eval-note")
     from ...evaluate import evaluate
 
-    try:
-        card = evaluate(services.source(spec), model_name, cache=services.score_cache())
-    except DashboardError as exc:
-        return dbc.Alert(f"cannot evaluate: {exc}", color="warning", className="about-eval-note")
-    return scorecard_view(card.to_dict())
+    cards: dict[str, Any] = {}
+    for name in services.model_names():  # every registered model, on the same data and cache
+        try:
+            cards[name] = evaluate(services.source(spec), name, cache=services.score_cache()).to_dict()
+        except DashboardError as exc:
+            cards[name] = str(exc)
+    picked = cards.get(model_name)
+    parts = [comparison_view(compare(cards, model_name))]
+    if isinstance(picked, dict):
+        parts += [html.H6(f"{model_name} in detail", className="mt-2"), scorecard_view(picked)]
+    return html.Div(parts)
 
 
 

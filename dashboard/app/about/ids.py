@@ -4,5 +4,5 @@ from __future__ import annotations
 
 DRAWER = "about-drawer"
 BODY = "about-body"
-EVALUATE = "about-evaluate"  # "Evaluate <model> on this data"
-SCORECARD = "about-scorecard"  # the evaluation's scorecard, or why there is none
+EVALUATE = "about-evaluate"  # "Compare the models on this data"
+SCORECARD = "about-scorecard"  # every model's scorecard side by side, or why there is none

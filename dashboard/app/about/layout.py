@@ -23,10 +23,10 @@ def drawer() -> dbc.Offcanvas:
 
 
 def evaluation_section() -> html.Div:
-    """The drawer's "How well does this model do here?" section (filled by callbacks)."""
+    """The drawer's "How well do the models do here?" section (filled by callbacks)."""
     return html.Div(
         [
-            html.H6("How well does this model do here?"),
+            html.H6("How well do the models do here?"),
             dbc.Button(
                 "Evaluate",
                 id=ids.EVALUATE,

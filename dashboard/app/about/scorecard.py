@@ -7,6 +7,8 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import html
 
+from .compare import Comparison
+
 MAX_ROWS = 50  # affected servers listed; the rest are counted
 
 
@@ -113,3 +115,53 @@ def scorecard_view(card: dict[str, Any]) -> html.Div:
             )
         )
     return html.Div(parts, className="about-scorecard")
+
+
+def comparison_view(comparison: Comparison) -> html.Div:
+    """Every model's figures side by side: one row per figure, the best of each row in bold,
+    the picked model's column marked; then what each model's evaluation warned about."""
+    head = [html.Th("")] + [
+        html.Th(
+            name + (" (picked)" if name == comparison.current else ""),
+            className="about-compare-current" if name == comparison.current else "",
+        )
+        for name in comparison.models
+    ]
+    body = [
+        html.Tr(
+            [html.Td(row.label)]
+            + [
+                html.Td(
+                    value,
+                    className="about-compare-value"
+                    + (" about-compare-best" if best else "")
+                    + (" about-compare-current" if name == comparison.current else ""),
+                )
+                for name, value, best in zip(comparison.models, row.values, row.best, strict=True)
+            ]
+        )
+        for row in comparison.rows
+    ]
+    parts: list = [
+        html.Div(
+            dbc.Table(
+                [html.Thead(html.Tr(head)), html.Tbody(body)],
+                size="sm",
+                borderless=True,
+                className="about-eval-table about-compare",
+            ),
+            className="about-compare-scroll",
+        ),
+        html.P(
+            "Bold: the best of the models that do not read the ground truth.",
+            className="text-muted small",
+        ),
+    ]
+    if comparison.notes:
+        parts.append(
+            html.Ul(
+                [html.Li([html.B(f"{model}: "), note]) for model, note in comparison.notes],
+                className="about-list about-eval-note about-compare-notes",
+            )
+        )
+    return html.Div(parts)

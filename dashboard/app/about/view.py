@@ -184,7 +184,9 @@ def scorable(services: Services, source: Any, model: Any) -> tuple[str, str, Fle
 
 
 def evaluate_label(services: Services, model: Any) -> str:
-    """The evaluate button's label: ``Evaluate <model> on this data``."""
+    """The evaluate button's label: every registered model is evaluated, the picked one in detail."""
+    n = len(services.model_names())
     with contextlib.suppress(ViewError):
-        return f"Evaluate {clean_model(model, services.model_names())} on this data"
+        picked = clean_model(model, services.model_names())
+        return f"Compare the {n} models on this data ({picked} in detail)" if n > 1 else f"Evaluate {picked} on this data"
     return "Evaluate"

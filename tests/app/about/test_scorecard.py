@@ -35,8 +35,8 @@ def test_the_section_offers_the_button_on_labelled_data(app, settings):
     label, disabled, note = evaluation_intro(
         app.services, settings.default_source, "heuristic"
     )
-    assert label == "Evaluate heuristic on this data" and disabled is False
-    assert "ground truth" in _text(note)
+    assert label == "Compare the 2 models on this data (heuristic in detail)" and disabled is False
+    assert "ground truth" in _text(note) and "every registered model" in _text(note)
 
 
 @pytest.mark.parametrize("source", [None, "scenario:default"])
@@ -182,3 +182,29 @@ def test_the_about_panel_warns_when_the_model_cannot_see_the_data(logged_app):
     app, spec = logged_app
     text = " ".join(_text(part) for part in about_answer(app.services, spec, "heuristic"))
     assert "reads none of the metrics in this data" in text
+
+
+def test_a_click_compares_every_registered_model_side_by_side(app, settings):
+    text = _text(evaluation_answer(app.services, 1, settings.default_source, "heuristic"))
+    for heading in ("heuristic (picked)", "phase-aware", "incidents detected", "median lead time",
+                    "false alarms / server-day", "NAB standard, alerts", "NAB standard, tuned"):
+        assert heading in text
+    # phase-aware reads the answer key: said, and never marked best
+    assert "phase-aware: " in text and "reads the ground truth" in text
+    assert "heuristic in detail" in text and "+35 s" in text
+
+
+def test_a_model_that_fails_shows_its_error_beside_the_others(app, settings):
+    from dashboard.models import register_model
+
+    from ...models.fleets import Scripted
+
+    class Broken(Scripted):
+        name = "broken"
+
+        def __init__(self):
+            super().__init__([[0.0]])  # one server's table: the default fleet has 20
+
+    register_model("broken", Broken)
+    text = _text(evaluation_answer(app.services, 1, settings.default_source, "heuristic"))
+    assert "broken: " in text and "cannot evaluate" in text and "heuristic (picked)" in text
