@@ -173,9 +173,13 @@ def test_redis_stopped_and_restarted_no_request_fails(tmp_path):
             before = len((tmp_path / "calls.log").read_text().splitlines())
             redis.start()
             wait_until(lambda: b'"status":"ok"' in server.get("/health")[1].replace(b" ", b""), 30, "health to recover")
-            # the restarted Redis is empty: a fresh view is scored again, through the shared cache
-            store = _open(server, "?model=counting&tick=0")[ids.VIEW]["data"]
+            # the restarted Redis is empty: new ticks are scored again and stored there
+            import redis as redis_client
+
+            assert redis_client.Redis.from_url(redis.url).dbsize() == 0
+            store = _open(server, "?model=counting&tick=40")[ids.VIEW]["data"]
             back = poll(3)
             assert all("shared cache" not in a.get(shell_ids.MESSAGE, {}).get("children", "") for a in back)
             assert len((tmp_path / "calls.log").read_text().splitlines()) > before
+            assert redis_client.Redis.from_url(redis.url).dbsize() > 0
             assert server.get("/health")[0] == 200

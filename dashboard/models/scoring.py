@@ -15,6 +15,8 @@ re-running the look-back; the answer stays exactly that of the bounded look-back
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,43 @@ AlertEntry = tuple[np.ndarray, np.ndarray]
 # never read (they age out of the cache).
 CACHE_SCHEMA_VERSION = 2
 SCORE_TTL_S = 7 * 24 * 3600.0  # scores of a source nobody opens age out
+LOCAL_BYTES = 64 * 1024 * 1024  # decoded scores each process keeps in front of the shared cache
+
+
+class _Decoded:
+    """A small thread-safe LRU of decoded values by key, bounded by their bytes."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def put(self, key: str, value: Any, size: int) -> None:
+        if self.max_bytes <= 0:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._items[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes and len(self._items) > 1:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
 
 
 class ScoreCache:
@@ -76,24 +115,38 @@ class ScoreCache:
 
     A tick's probabilities and its contributions are stored under separate keys so that a
     window of probabilities (the trend, the strip) is one batch read of small values.
+    Entries never change once written (their key says everything they depend on), so each
+    process also keeps the ones it read or computed, decoded, in a small LRU
+    (``local_bytes``): a refresh reads the shared cache only for ticks new to this process.
     """
 
-    def __init__(self, shared: SharedCache | None = None):
+    def __init__(self, shared: SharedCache | None = None, *, local_bytes: int = LOCAL_BYTES):
         self.shared = shared if shared is not None else MemoryCache()
+        self._local = _Decoded(local_bytes)
 
     def get_probabilities(self, keys: list[str]) -> list[np.ndarray | None]:
-        out: list[np.ndarray | None] = []
-        for raw in self.shared.get_many([f"p|{k}" for k in keys]):
-            out.append(None if raw is None else _decode(raw)[0][0])
+        out: list[np.ndarray | None] = [self._local.get(f"p|{k}") for k in keys]
+        missing = [i for i, value in enumerate(out) if value is None]
+        if missing:
+            for i, raw in zip(missing, self.shared.get_many([f"p|{keys[i]}" for i in missing]), strict=True):
+                if raw is not None:
+                    probability = _decode(raw)[0][0]
+                    self._local.put(f"p|{keys[i]}", probability, probability.nbytes)
+                    out[i] = probability
         return out
 
     def get(self, key: str) -> Entry | None:
+        entry = self._local.get(f"e|{key}")
+        if entry is not None:
+            return entry
         p_raw, c_raw = self.shared.get_many([f"p|{key}", f"c|{key}"])
         if p_raw is None or c_raw is None:
             return None
         (probability,), _ = _decode(p_raw)
         (contributions,), meta = _decode(c_raw)
-        return probability, contributions, tuple(meta.get("factors", ()))
+        entry = (probability, contributions, tuple(meta.get("factors", ())))
+        self._remember(key, entry)
+        return entry
 
     def set(self, key: str, value: Entry) -> None:
         probability, contributions, factors = value
@@ -104,21 +157,33 @@ class ScoreCache:
             },
             SCORE_TTL_S,
         )
+        self._remember(key, value)
+
+    def _remember(self, key: str, entry: Entry) -> None:
+        self._local.put(f"p|{key}", entry[0], entry[0].nbytes)
+        self._local.put(f"e|{key}", entry, entry[0].nbytes + entry[1].nbytes)
 
     def get_alerts(self, key: str) -> AlertEntry | None:
-        raw = self.shared.get(f"a|{key}")
-        if raw is None:
-            return None
-        state, held = _decode(raw)[0]
-        return state.copy(), held.copy()
+        entry = self._local.get(f"a|{key}")
+        if entry is None:
+            raw = self.shared.get(f"a|{key}")
+            if raw is None:
+                return None
+            entry = tuple(_decode(raw)[0])
+            self._local.put(f"a|{key}", entry, entry[0].nbytes + entry[1].nbytes)
+        state, held = entry
+        return state.copy(), held.copy()  # callers step them forward in place
 
     def set_alerts(self, key: str, value: AlertEntry) -> None:
-        self.shared.set(f"a|{key}", encode_arrays(list(value)), SCORE_TTL_S)
+        state, held = (np.array(v, copy=True) for v in value)
+        self.shared.set(f"a|{key}", encode_arrays([state, held]), SCORE_TTL_S)
+        self._local.put(f"a|{key}", (state, held), state.nbytes + held.nbytes)
 
     def lock(self, key: str):
         return self.shared.lock(f"score|{key}")
 
     def clear(self) -> None:
+        self._local.clear()
         self.shared.clear()
 
     def close(self) -> None:
@@ -141,7 +206,7 @@ class MemoryScoreCache(ScoreCache):
     def __init__(self, max_bytes: int = DEFAULT_MEMORY_BYTES):
         if max_bytes <= 0:
             raise ModelError(f"score cache size must be positive, got {max_bytes!r} bytes")
-        super().__init__(MemoryCache(max_bytes))
+        super().__init__(MemoryCache(max_bytes), local_bytes=0)  # already in this process: one bound
 
 
 class DiskScoreCache(ScoreCache):
