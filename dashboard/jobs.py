@@ -19,7 +19,7 @@ A job is a function ``fn(ctx: JobContext, **params) -> dict`` registered by name
 :func:`register_job` (or in ``BUILTIN_JOBS``). It reports progress with
 ``ctx.progress(fraction, message)``, which also raises :class:`JobCancelled` once the
 job was cancelled. It must write its outputs atomically (temporary file, then
-``os.replace``) and may list its temporary files in ``ctx.scratch``: a job whose
+``os.replace``) and names its temporary files with ``ctx.scratch_file(path)``: a job whose
 process dies (killed, out of memory) is reported failed within ``STALE_S`` seconds and
 its scratch files are removed, so nothing half-written remains.
 """
@@ -144,6 +144,14 @@ class JobContext:
 
     def cancelled(self) -> bool:
         return self._jobs.cancel_requested(self.job_id)
+
+    def scratch_file(self, path: str | os.PathLike) -> str:
+        """Record ``path`` as this job's temporary file *before* it is created: if the job's
+        process dies, whoever finds it dead removes the file."""
+        path = os.fspath(path)
+        self.scratch.append(path)
+        self._jobs._update(self.job_id, scratch=list(self.scratch))
+        return path
 
 
 class Jobs:
@@ -404,8 +412,7 @@ def sleep_job(ctx: JobContext, seconds: float = 1.0, steps: int = 10, write: str
     steps = max(1, int(steps))
     scratch = None
     if write:
-        scratch = f"{write}.tmp-{ctx.job_id}"
-        ctx.scratch.append(scratch)
+        scratch = ctx.scratch_file(f"{write}.tmp-{ctx.job_id}")
         Path(scratch).write_text("partial\n")
     for i in range(steps):
         ctx.progress(i / steps, f"step {i + 1} of {steps}")
