@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -205,7 +206,7 @@ def junit_xml(results: list[ScenarioCheck]) -> bytes:
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="python -m dashboard.check",
-        description=(
+        description=textwrap.fill(
             "Run the expectations stated in scenario files against a risk model, like "
             "promtool's rule tests: each scenario is generated in memory, the model is "
             "evaluated on it and every expectation is reported as SUCCESS or FAILED. Exit "

@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -436,7 +437,7 @@ def parse_param(text: str) -> tuple[str, Any]:
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="python -m dashboard.evaluate",
-        description=(
+        description=textwrap.fill(
             "Score a risk model on labelled history: every incident (detected or not, lead time "
             "to its peak, time to detect), false alarms on every server per server-day, precision "
             "and recall of firing alerts, the AUROC of the probability and the Numenta Anomaly "
