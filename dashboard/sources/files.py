@@ -182,13 +182,17 @@ def first_short_row(
             yield from _blocks(source)
 
     if any(b'"' in block for block in blocks()):
-        return _first_short_quoted(blocks(), needed, first_line, header)
+        if isinstance(source, bytes):
+            return _first_short_quoted(
+                io.StringIO(source.decode("utf-8", "replace"), newline=""), needed, first_line, header
+            )
+        with open(source, encoding="utf-8", errors="replace", newline="") as fh:
+            return _first_short_quoted(fh, needed, first_line, header)
     return _first_short_plain(blocks(), needed, first_line, header)
 
 
-def _first_short_quoted(blocks, needed: int, first_line: int, header: bool):
-    stream = io.TextIOWrapper(io.BufferedReader(_BlockStream(blocks)), "utf-8", "replace", newline="")
-    rows = csv.reader(stream)
+def _first_short_quoted(lines, needed: int, first_line: int, header: bool):
+    rows = csv.reader(lines)
     done = 0  # lines read so far
     try:
         for row in rows:
@@ -202,28 +206,6 @@ def _first_short_quoted(blocks, needed: int, first_line: int, header: bool):
     except csv.Error:
         return None  # the parser has refused or read this file already; nothing to add
     return None
-
-
-class _BlockStream(io.RawIOBase):
-    """Blocks of bytes as a readable binary stream."""
-
-    def __init__(self, blocks):
-        self._blocks = iter(blocks)
-        self._rest = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while not self._rest:
-            self._rest = next(self._blocks, None)
-            if self._rest is None:
-                self._rest = b""
-                return 0
-        n = min(len(buffer), len(self._rest))
-        buffer[:n] = self._rest[:n]
-        self._rest = self._rest[n:]
-        return n
 
 
 def _first_short_plain(blocks, needed: int, first_line: int, header: bool):
