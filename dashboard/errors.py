@@ -55,7 +55,15 @@ class IntegrityError(DataError):
 
 
 class PathSafetyError(DataError):
-    """A path or URL points outside the configured data roots."""
+    """A path or URL points outside the configured data roots.
+
+    The message may name the resolved path and the roots (for the operator at a
+    terminal); ``public`` says what is wrong without them (for web pages).
+    """
+
+    def __init__(self, message: str, public: str | None = None):
+        super().__init__(message)
+        self.public = public or message
 
 
 class SourceError(DashboardError, LookupError):

@@ -75,7 +75,8 @@ def clean_int(value: Any, what: str, low: int = 0, high: int = MAX_TICK) -> int:
     if not isinstance(value, int):
         raise ViewError(f"{what} must be a whole number, got {type(value).__name__}")
     if not low <= value <= high:
-        raise ViewError(f"{what} must be between {low} and {high}, got {value}")
+        shown = value if abs(value) < 10**15 else f"{float(value):.3g}"
+        raise ViewError(f"{what} must be between {low} and {high}, got {shown}")
     return value
 
 

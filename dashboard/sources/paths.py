@@ -95,16 +95,17 @@ def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
     return any(path == root or path.is_relative_to(root) for root in roots)
 
 
-def _outside_message(raw: str, resolved: Path, roots: tuple[Path, ...]) -> str:
+def _outside(raw: str, resolved: Path, roots: tuple[Path, ...]) -> PathSafetyError:
     why = ""
     if ".." in Path(raw).parts:
         why = " (its '..' leads out of them)"
     elif Path(raw).expanduser().absolute() != resolved:
         why = " (it is, or passes through, a symlink that leads out of them)"
     listed = ", ".join(str(r) for r in roots)
-    return (
+    return PathSafetyError(
         f"{raw!r} resolves to {resolved}, outside the data roots{why}; "
-        f"allowed roots: {listed} (set FLEET_DATA_ROOTS or pass data_roots= to add one)"
+        f"allowed roots: {listed} (set FLEET_DATA_ROOTS or pass data_roots= to add one)",
+        public=f"{raw!r} is outside the data roots{why}",
     )
 
 
@@ -114,9 +115,11 @@ def safe_path(raw: str | os.PathLike, roots: tuple[Path, ...], *, must_exist: bo
     _check_text(text)
     resolved = Path(os.path.expanduser(text)).resolve()
     if not _inside(resolved, roots):
-        raise PathSafetyError(_outside_message(text, resolved, roots))
+        raise _outside(text, resolved, roots)
     if must_exist and not resolved.exists():
-        raise PathSafetyError(f"{text!r} does not exist (resolved to {resolved})")
+        raise PathSafetyError(
+            f"{text!r} does not exist (resolved to {resolved})", public=f"{text!r} does not exist"
+        )
     return resolved
 
 
