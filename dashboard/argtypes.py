@@ -66,3 +66,26 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"error: {message} (see --help)\n")
+
+
+def add_mapping_args(parser: argparse.ArgumentParser) -> None:
+    """``--columns`` and ``--units``: how a foreign file's columns map onto the schema."""
+    parser.add_argument(
+        "--columns",
+        metavar="MAPPING",
+        default=None,
+        help="map the file's columns onto the schema instead of rewriting it: "
+        "host=server_name,cpu=cpu_pct, a JSON object, or a JSON file",
+    )
+    parser.add_argument(
+        "--units",
+        metavar="UNITS",
+        default=None,
+        help="units of the file's values, converted to the schema's: "
+        "net_in_mb_s=bytes/s,latency_ms=s",
+    )
+
+
+def mapping_options(args: argparse.Namespace) -> dict[str, str]:
+    """The ``--columns``/``--units`` given, as source options."""
+    return {k: v for k in ("columns", "units") if (v := getattr(args, k, None)) is not None}

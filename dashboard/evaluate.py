@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .argtypes import OneLineParser, verify_arg
+from .argtypes import OneLineParser, add_mapping_args, mapping_options, verify_arg
 from .errors import DashboardError
 from .evaluation import measures
 from .evaluation.measures import TOP_K, IncidentResult, NabInputs, ServerResult, auroc, iso
@@ -461,6 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="data source spec or file (e.g. scenario:default?seed=7, data.parquet)",
     )
+    add_mapping_args(parser)
     parser.add_argument("--model", default="heuristic", metavar="NAME", help="registered risk model (default: heuristic)")
     parser.add_argument(
         "--param", action="append", default=[], type=parse_param, metavar="NAME=VALUE", help="model parameter (repeatable)"
@@ -520,7 +521,9 @@ def main(argv: list[str] | None = None, *, settings: Settings | None = None) -> 
             check_folder(args.json)
         from .sources import open_source
 
-        options = {"verify": args.verify} if args.verify else {}
+        options = mapping_options(args)
+        if args.verify:
+            options["verify"] = args.verify
         source = open_source(args.data, settings=settings, **options)
         overrides = {"for_s": args.for_s, "keep_firing_for_s": args.keep_firing_for_s}
         policy = AlertPolicy.for_tick_seconds(

@@ -240,3 +240,21 @@ def test_cli_reads_a_dataset_named_on_the_command_line_outside_the_roots(tmp_pat
     monkeypatch.setenv("FLEET_DATA_ROOTS", str(tmp_path / "empty"))
     assert main(["--data", str(data / "demo_dataset.parquet"), "--model", "heuristic"]) == 0
     assert "detection rate" in capsys.readouterr().out
+
+
+def test_cli_maps_the_columns_of_a_foreign_file_like_the_dashboard(tmp_path, capsys):
+    from dashboard.cli import evaluate_main
+    from dashboard.generate import generate_demo_dataset
+
+    generate_demo_dataset(tmp_path, formats="csv", progress=False)
+    data = tmp_path / "demo_dataset.csv"
+    header, rest = data.read_text().split("\n", 1)
+    renamed = header.replace("server_name", "host").replace("latency_ms", "latency_s")
+    data.write_text(renamed + "\n" + rest)
+    argv = ["--data", str(data), "--columns", "host=server_name,latency_s=latency_ms"]
+    assert evaluate_main(argv) == 0
+    out = capsys.readouterr().out
+    assert "detection" in out and "web-000" in out
+    assert evaluate_main([*argv, "--units", "latency_ms=s"]) == 0
+    assert evaluate_main([*argv, "--units", "latency_ms=parsecs"]) == 2
+    assert "parsecs" in capsys.readouterr().err
