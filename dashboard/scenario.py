@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -429,47 +429,9 @@ class Scenario(_Model):
 
     # -- cross-field rules ---------------------------------------------
     def _timeline_problems(self) -> list[tuple[str, str]]:
-        problems = []
-        names: dict[str, int] = {}
-        expected_start = 0.0
-        for i, phase in enumerate(self.phases):
-            if phase.name in names:
-                problems.append(
-                    (
-                        f"phases.{i}.name",
-                        f"duplicate phase name {phase.name!r} (also phases.{names[phase.name]})",
-                    )
-                )
-            names.setdefault(phase.name, i)
-            if not _close(phase.start, expected_start):
-                what = (
-                    "the timeline starts at 0"
-                    if i == 0
-                    else f"phases.{i - 1}.end = {expected_start:g}"
-                )
-                rule = "gap" if phase.start > expected_start else "overlap"
-                problems.append(
-                    (
-                        f"phases.{i}.start",
-                        f"must equal {what} ({rule}: got {phase.start:g}); phases must tile the timeline",
-                    )
-                )
-            if phase.end <= phase.start:
-                problems.append(
-                    (
-                        f"phases.{i}.end",
-                        f"must be after start ({phase.start:g} s), got {phase.end:g} s: zero or negative length",
-                    )
-                )
-            expected_start = phase.end
-        if self.phases and not _close(self.phases[-1].end, self.duration_s):
-            problems.append(
-                (
-                    f"phases.{len(self.phases) - 1}.end",
-                    f"the last phase must end at duration_s = {self.duration_s:g}, got {self.phases[-1].end:g}",
-                )
-            )
-        return problems
+        return timeline_problems(
+            [(p.name, p.start, p.end) for p in self.phases], self.duration_s
+        )
 
     def _size_problems(self) -> list[tuple[str, str]]:
         problems = []
@@ -751,6 +713,77 @@ class Scenario(_Model):
 _SALT_AFFECTED, _SALT_DISTURBANCE, _SALT_HOT = 7919, 7927, 7933
 
 
+def timeline_problems(
+    phases: Sequence[tuple[Any, float | None, float | None]], duration_s: float | None
+) -> list[tuple[str, str]]:
+    """Where a phase timeline does not tile ``0..duration_s``: duplicate names, gaps,
+    overlaps, empty phases, a wrong end. ``None`` stands for a value that is itself invalid
+    (reported on its own): the checks that need it are left out."""
+    problems = []
+    names: dict[Any, int] = {}
+    expected_start: float | None = 0.0
+    for i, (name, start, end) in enumerate(phases):
+        if name is not None and name in names:
+            problems.append(
+                (f"phases.{i}.name", f"duplicate phase name {name!r} (also phases.{names[name]})")
+            )
+        if name is not None:
+            names.setdefault(name, i)
+        if start is not None and expected_start is not None and not _close(start, expected_start):
+            what = "the timeline starts at 0" if i == 0 else f"phases.{i - 1}.end = {expected_start:g}"
+            rule = "gap" if start > expected_start else "overlap"
+            problems.append(
+                (
+                    f"phases.{i}.start",
+                    f"must equal {what} ({rule}: got {start:g}); phases must tile the timeline",
+                )
+            )
+        if start is not None and end is not None and end <= start:
+            problems.append(
+                (
+                    f"phases.{i}.end",
+                    f"must be after start ({start:g} s), got {end:g} s: zero or negative length",
+                )
+            )
+        expected_start = end
+    last = phases[-1][2] if phases else None
+    if last is not None and duration_s is not None and not _close(last, duration_s):
+        problems.append(
+            (
+                f"phases.{len(phases) - 1}.end",
+                f"the last phase must end at duration_s = {duration_s:g}, got {last:g}",
+            )
+        )
+    return problems
+
+
+def _raw_seconds(value: Any) -> float | None:
+    """A time in seconds as a scenario file gives it, or None when it is not one."""
+    try:
+        number = _parse_clock(value)
+    except ValueError:
+        return None
+    if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
+        return None
+    return float(number)
+
+
+def _raw_timeline_problems(obj: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The timeline checks on a file whose fields did not all validate (a bad ``shape`` must
+    not hide a gap in the same file): read what can be read, check what can be checked."""
+    phases = obj.get("phases")
+    if not isinstance(phases, list) or not phases:
+        return []
+    rows = [
+        (p.get("name"), _raw_seconds(p.get("start")), _raw_seconds(p.get("end")))
+        if isinstance(p, Mapping)
+        else (None, None, None)
+        for p in phases
+    ]
+    rows = [(n if isinstance(n, str) else None, s, e) for n, s, e in rows]
+    return timeline_problems(rows, _raw_seconds(obj.get("duration_s")))
+
+
 def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
 
@@ -867,6 +900,9 @@ def parse_scenario(
         return Scenario.model_validate(dict(obj))
     except ValidationError as exc:
         problems = _problems_from(exc)
+        if isinstance(obj, Mapping):  # the whole-file rules pydantic skipped after a field error
+            seen = set(problems)
+            problems += [p for p in _raw_timeline_problems(obj) if p not in seen]
         raise _scenario_error(source, problems) from None
     except _CrossFieldProblems as exc:
         # Normally wrapped by pydantic; kept so that nothing else can escape.

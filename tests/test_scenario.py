@@ -705,3 +705,21 @@ def test_fleet_counts_always_sum_to_size(size, mix):
     assert sum(counts.values()) == size
     assert all(c > 0 for c in counts.values())
     assert list(counts) == [p for p in mix if p in counts]
+
+
+# -- every problem reported at once ------------------------------------------------------------
+def test_a_field_error_does_not_hide_a_gap_in_the_same_file():
+    data = valid()
+    data["phases"][0]["shape"] = "zigzag"  # a field error...
+    data["phases"][1]["start"] = 70  # ...and a gap the whole-file rules find
+    err = refused(data, "phases.1.start", "gap")
+    assert "phases.0.shape" in [where for where, _ in err.problems]
+
+
+def test_an_unreadable_time_skips_only_the_checks_that_need_it():
+    data = valid()
+    data["phases"].append({"name": "peak", "start": "soon", "end": 200})
+    data["description"] = ""  # another field error
+    err = refused(data, "phases.2.name", "duplicate")
+    locations = [where for where, _ in err.problems]
+    assert {"phases.2.start", "description", "phases.2.end"} <= set(locations)
