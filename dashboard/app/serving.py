@@ -2,12 +2,14 @@
 
 >>> run_dashboard(data_path="demo_data/demo_dataset.parquet", refresh_sec=3)
 >>> LiveDashboard(open_source("scenario:gc_storm?seed=7")).run()
+>>> LiveDashboard(open_source("scenario:gc_storm?seed=7")).show()   # inline, in Jupyter
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import threading
 import webbrowser
@@ -16,6 +18,7 @@ from typing import Any
 
 import dash
 
+from ..errors import DashboardError
 from ..settings import Settings
 from .factory import create_app
 
@@ -126,8 +129,31 @@ class LiveDashboard:
         debug: bool | None = None,
         open_browser: bool = False,
     ) -> None:
+        """Serve the dashboard until interrupted (in a notebook, prefer :meth:`show`)."""
         app = self.create_app(debug)
         serve(app, host, port, app.services.settings.debug, open_browser)
 
+    def show(self, *, port: int | None = None, height: int = 760, host: str = DEFAULT_HOST) -> None:
+        """Show the dashboard inline in a Jupyter notebook (Dash's Jupyter mode).
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "LiveDashboard", "run_dashboard", "serve"]
+        The server runs in a background thread, so the kernel stays free for the next
+        cells; ``self.url`` is where it answers (a free port unless ``port`` is given).
+        """
+        from dash import jupyter_dash
+
+        if not jupyter_dash.active:
+            raise DashboardError("show() draws the dashboard in a Jupyter notebook; elsewhere call run()")
+        port = port or free_port(host)
+        self.app = self.create_app(debug=False)
+        self.url = f"http://{host}:{port}/"
+        self.app.run(jupyter_mode="inline", jupyter_height=height, host=host, port=port, debug=False)
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    """A port nobody listens on now at ``host``."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "LiveDashboard", "free_port", "run_dashboard", "serve"]
