@@ -13,7 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .argtypes import non_negative_int, port, positive_float, positive_int, verify_arg
+from .argtypes import (
+    add_mapping_args,
+    non_negative_int,
+    port,
+    positive_float,
+    positive_int,
+    verify_arg,
+)
 from .errors import DashboardError
 from .settings import DEFAULT_SEED, Settings
 
@@ -29,9 +36,11 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
         "--model", default=None, help="risk model name (default: FLEET_MODEL, else heuristic)"
     )
     parser.add_argument(
-        "--host", default="127.0.0.1", help="interface to listen on (default %(default)s)"
+        "--host", default=None, help="interface to listen on (default: FLEET_HOST, else 127.0.0.1)"
     )
-    parser.add_argument("--port", type=port, default=8050, help="port (default %(default)s)")
+    parser.add_argument(
+        "--port", type=port, default=None, help="port (default: FLEET_PORT, else 8050)"
+    )
     parser.add_argument(
         "--debug",
         action="store_true",
@@ -46,20 +55,7 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _mapping_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--columns",
-        metavar="MAPPING",
-        default=None,
-        help="map the file's columns onto the schema instead of rewriting it: "
-        "host=server_name,cpu=cpu_pct, a JSON object, or a JSON file",
-    )
-    parser.add_argument(
-        "--units",
-        metavar="UNITS",
-        default=None,
-        help="units of the file's values, converted to the schema's: "
-        "net_in_mb_s=bytes/s,latency_ms=s",
-    )
+    add_mapping_args(parser)
     verify_arg(parser)
 
 
@@ -125,8 +121,9 @@ def _serve(spec: str, source: Any, args: argparse.Namespace, settings: Settings)
         settings, refresh_sec=args.refresh, model=args.model, debug=args.debug
     )
     app = create_app(settings.with_data(spec), sources={spec: source})
-    print(f"Serving {spec} on http://{args.host}:{args.port}/  (Ctrl+C to stop)")
-    serve(app, args.host, args.port, app.services.settings.debug, not args.no_browser)
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"Serving {spec} on http://{host}:{port}/  (Ctrl+C to stop)")
+    serve(app, host, port, app.services.settings.debug, not args.no_browser)
     return 0
 
 

@@ -14,6 +14,7 @@ Every environment variable is validated when it is read; a bad value raises
 | default_source | FLEET_DATA | the demo dataset |
 | default_model | FLEET_MODEL | heuristic |
 | debug | FLEET_DEBUG | off |
+| host, port | FLEET_HOST, FLEET_PORT | 127.0.0.1, 8050: where the commands and run_dashboard() serve |
 | web_budget | FLEET_WEB_MAX_ROWS, FLEET_WEB_MAX_SERVER_TICKS, FLEET_WEB_MAX_MEMORY_MB, FLEET_WEB_INLINE_SERVER_TICKS, FLEET_WEB_MAX_OPEN_SOURCES | see :class:`Budget` |
 | auth_file, auth_users, auth_editors | FLEET_AUTH_FILE, FLEET_AUTH_USERS, FLEET_AUTH_EDITORS | no login |
 | background_scorer | FLEET_BACKGROUND_SCORER | on for the team server |
@@ -109,6 +110,8 @@ class Settings:
     default_source: str | None = None
     default_model: str = "heuristic"
     debug: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8050
     web_budget: Budget = WEB_BUDGET
     auth_file: Path | None = None
     auth_users: str | None = None
@@ -240,6 +243,13 @@ def _count(raw: str) -> int:
     return int(text)
 
 
+def _port(raw: str) -> int:
+    text = raw.strip()
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise _Bad(f"expected a port number 1-65535, got {text[:40]!r}")
+    return int(text)
+
+
 def _megabytes(raw: str) -> int:
     return int(_number(raw, low=0.0, high=1e9, what="a positive number of megabytes") * 1024 * 1024)
 
@@ -324,6 +334,8 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "FLEET_DATA": ("default_source", _text),
     "FLEET_MODEL": ("default_model", _text),
     "FLEET_DEBUG": ("debug", _flag),
+    "FLEET_HOST": ("host", _text),
+    "FLEET_PORT": ("port", _port),
     "FLEET_WEB_MAX_ROWS": ("web_budget.max_rows", _count),
     "FLEET_WEB_MAX_SERVER_TICKS": ("web_budget.max_server_ticks", _count),
     "FLEET_WEB_MAX_MEMORY_MB": ("web_budget.max_memory_bytes", _megabytes),

@@ -24,8 +24,8 @@ from .factory import create_app
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8050
+DEFAULT_HOST = Settings.host
+DEFAULT_PORT = Settings.port
 
 
 def served_settings(
@@ -67,17 +67,19 @@ def run_dashboard(
     data_path: Any = None,
     refresh_sec: float | None = None,
     model: str | None = None,
-    host: str = DEFAULT_HOST,
-    port: int = DEFAULT_PORT,
+    host: str | None = None,
+    port: int | None = None,
     debug: bool | None = None,
     open_browser: bool = False,
     settings: Settings | None = None,
 ) -> None:
     """Serve the dashboard on ``data_path`` (a file, a source spec or an opened source;
-    default: the demo data). Blocks until interrupted."""
+    default: the demo data) at ``host:port`` (default: the settings', 127.0.0.1:8050).
+    Blocks until interrupted; in Jupyter, ``LiveDashboard(...).show()`` does not."""
     settings = served_settings(settings, refresh_sec=refresh_sec, model=model, debug=debug)
     settings, pinned = pin_source(settings, data_path)
-    serve(create_app(settings, sources=pinned), host, port, settings.debug, open_browser)
+    app = create_app(settings, sources=pinned)
+    serve(app, host or settings.host, port or settings.port, settings.debug, open_browser)
 
 
 def serve(app: dash.Dash, host: str, port: int, debug: bool, open_browser: bool) -> None:
@@ -124,14 +126,15 @@ class LiveDashboard:
 
     def run(
         self,
-        host: str = DEFAULT_HOST,
-        port: int = DEFAULT_PORT,
+        host: str | None = None,
+        port: int | None = None,
         debug: bool | None = None,
         open_browser: bool = False,
     ) -> None:
         """Serve the dashboard until interrupted (in a notebook, prefer :meth:`show`)."""
         app = self.create_app(debug)
-        serve(app, host, port, app.services.settings.debug, open_browser)
+        settings = app.services.settings
+        serve(app, host or settings.host, port or settings.port, settings.debug, open_browser)
 
     def show(self, *, port: int | None = None, height: int = 760, host: str = DEFAULT_HOST) -> None:
         """Show the dashboard inline in a Jupyter notebook (Dash's Jupyter mode).
