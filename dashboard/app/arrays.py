@@ -43,12 +43,14 @@ def kpi_summary(probability: np.ndarray, alerts: np.ndarray, threshold: float) -
     known = p[np.isfinite(p)]
     at_risk = int((known >= threshold).sum())
     firing = int((a == FIRING).sum())
-    unsettled = int(((a == PENDING) | (a == RECOVERING)).sum())
+    pending = int((a == PENDING).sum())
+    unsettled = pending + int((a == RECOVERING).sum())
     health = "critical" if firing else "degraded" if at_risk or unsettled else "healthy"
     return {
         "health": health,
         "at_risk": at_risk,
         "firing": firing,
+        "pending": pending,
         "max": float(known.max()) if known.size else float("nan"),
         "mean": float(known.mean()) if known.size else float("nan"),
         "fleet_size": int(p.shape[0]),

@@ -12,12 +12,13 @@ import contextlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import DashboardError, PathSafetyError
 from ..settings import Settings
+from .fields import Field, fields_from_model
 from .fleet import Fleet, fleet_of
 
 log = logging.getLogger(__name__)
@@ -248,15 +249,23 @@ class Services:
             options.append({"label": label, "value": str(m["name"])})
         return options
 
-    def scorer(self, spec: str, model: str):
-        """The :class:`Scorer` of ``model`` on ``spec``; scores go to the process's shared cache."""
+    def model_fields(self, model: str) -> tuple[Field, ...]:
+        """The form fields of ``model``'s declared parameters (none for an unknown model)."""
+        info = next((m for m in self.models() if m["name"] == model), None)
+        return fields_from_model(info) if info else ()
+
+    def scorer(self, spec: str, model: str, params: Mapping[str, Any] | None = None):
+        """The :class:`Scorer` of ``model`` with ``params`` on ``spec``; scores go to the process's
+        shared cache, keyed by the model's name and parameters (``RiskModel.key``)."""
         from ..models import get_model
         from ..models.scoring import Scorer
 
-        def build():
-            return Scorer(self.source(spec), get_model(model), cache=self.score_cache())
+        params = dict(params or {})
 
-        scorer = self._scorers.get((spec, model), build)
+        def build():
+            return Scorer(self.source(spec), get_model(model, **params), cache=self.score_cache())
+
+        scorer = self._scorers.get((spec, model, tuple(sorted(params.items()))), build)
         if getattr(scorer.source, "live", False):
             self._watch(spec, model)
         return scorer

@@ -102,7 +102,7 @@ def test_refresh_has_a_floor(settings):
 
 
 def test_model_and_speed_changes(client):
-    _, data = post_tick(client, {(shell_ids.URL, "search"): "?tick=30"})
+    _, data = post_tick(client, {(shell_ids.URL, "search"): "?tick=31"})
     store = response_value(data, ids.VIEW, "data")
     _, data = post_tick(
         client, {(shell_ids.MODEL, "value"): "phase-aware"}, store, [f"{shell_ids.MODEL}.value"]

@@ -59,7 +59,7 @@ def test_trend_figure_has_phase_bands_and_thresholds():
     times = fleet.iso_times(
         np.datetime64("2025-01-01T00:00:00") + np.arange(10).astype("timedelta64[s]")
     )
-    bands = fig.phase_shapes([fleet.Phase("peak", "peak", 3, 6)], times)
+    bands = fig.phase_bands([fleet.Phase("peak", "peak", 3, 6)], times)
     f = fig.trend_figure(
         times,
         np.zeros(10),
@@ -69,12 +69,17 @@ def test_trend_figure_has_phase_bands_and_thresholds():
         threshold=0.5,
         clear_threshold=0.3,
         uirevision="r",
+        extent=(times[0], times[-1]),
     )
     assert [t["name"] for t in f["data"]] == ["fleet mean", "fleet max", "web-000"]
     shapes = f["layout"]["shapes"]
     assert shapes[0]["label"]["text"] == "peak" and shapes[0]["x0"] == times[3]
     assert {s["y0"] for s in shapes[1:]} == {0.5, 0.3}
     assert isinstance(f["data"][0]["y"], np.ndarray)
+    # The axis autoranges within the window: a zoom survives refreshes (no fixed range).
+    xaxis = f["layout"]["xaxis"]
+    assert xaxis["autorange"] is True and "range" not in xaxis
+    assert xaxis["autorangeoptions"]["include"] == [times[0], times[-1]]
 
 
 def test_trend_patch_appends_and_trims_each_trace():
@@ -85,7 +90,9 @@ def test_trend_patch_appends_and_trims_each_trace():
     appends = [o for o in ops if o["operation"] == "Append"]
     deletes = [o for o in ops if o["operation"] == "Delete"]
     assert len(appends) == 6 and len(deletes) == 6
-    assert ops[-1]["location"] == ["layout", "xaxis", "range"]
+    # The patch moves where the axis autoranges to, never the range a user zoomed to.
+    assert ops[-1]["location"] == ["layout", "xaxis", "autorangeoptions"]
+    assert not any(o["location"][-1] == "range" for o in ops)
 
 
 def test_strip_rows_fold_the_rest_by_profile():
@@ -107,8 +114,8 @@ def test_strip_figure_puts_time_on_x_with_one_z_row_per_tick():
     f = fig.strip_figure(times, z, ["a", "b", "c"], "r")
     trace = f["data"][0]
     assert trace["transpose"] is True and trace["z"].shape == (2, 3)
-    ops = _ops(fig.strip_patch(np.array(["t2"]), z[:1], 1))
-    assert [o["operation"] for o in ops] == ["Append", "Delete", "Append", "Delete"]
+    ops = _ops(fig.strip_patch(np.array(["t2"]), z[:1], 1, ("t1", "t2")))
+    assert [o["operation"] for o in ops] == ["Append", "Delete", "Append", "Delete", "Assign"]
 
 
 def test_metrics_figure_trace_order_matches_its_patch():
@@ -120,10 +127,11 @@ def test_metrics_figure_trace_order_matches_its_patch():
     assert f["data"][1]["fill"] == "tonexty" and f["data"][6]["name"] == "web-000"
     ops = _ops(
         fig.metrics_patch(
-            times[:1], {m: (np.zeros(1), np.ones(1)) for m in bands}, [series["web-000"]], 0
+            times[:1], {m: (np.zeros(1), np.ones(1)) for m in bands}, [series["web-000"]], 0, ("t0", "t1")
         )
     )
-    assert len(ops) == 2 * 9 and max(o["location"][1] for o in ops) == 8
+    traces = [o for o in ops if o["location"][0] == "data"]
+    assert len(traces) == 2 * 9 and max(o["location"][1] for o in traces) == 8
 
 
 def test_fleet_bands_ignore_missing_values():
@@ -136,9 +144,9 @@ def test_why_figure_fits_negative_contributions():
     f = fig.why_figure(["cpu", "latency"], np.array([0.4, -0.3]), "r")
     low, high = f["layout"]["xaxis"]["range"]
     assert low < -0.3 and high >= 1
-    assert list(f["data"][0]["marker"]["color"]) == ["#e74c3c", "#18bc9c"]
+    assert list(f["data"][0]["marker"]["color"]) == [fig.ALERT_COLORS[2], fig.ALERT_COLORS[0]]
     ops = _ops(fig.why_patch(["cpu", "latency"], np.array([0.1, 0.2])))
-    assert ops[-1]["location"] == ["layout", "xaxis", "range"]
+    assert ["layout", "xaxis", "range"] in [o["location"] for o in ops]
 
 
 # -- empty data: a message and a sane axis, never plotly's guess ----------------------------

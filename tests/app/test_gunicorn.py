@@ -68,7 +68,7 @@ def test_any_worker_answers_any_tab(demo_dir, tmp_path):
                     raise
                 time.sleep(0.3)
         tabs = {}
-        for name, query in (("a", "?tick=3"), ("b", "?tick=30&speed=5")):
+        for name, query in (("a", "?tick=4"), ("b", "?tick=31&speed=5")):
             answer = _post(url, tick_body({(shell_ids.URL, "search"): query}))
             tabs[name] = answer["response"][ids.VIEW]["data"]
         seen = {"a": [tabs["a"]["tick"]], "b": [tabs["b"]["tick"]]}

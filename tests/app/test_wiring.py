@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -24,15 +25,20 @@ def _layout_ids(layout: Component) -> set[str]:
     return found
 
 
+# Pattern-matching ids belong to components callbacks render (form fields, recent entries).
+RENDERED_TYPES = {shell_ids.PARAM_FIELD, shell_ids.RECENT_ITEM}
+
+
 def test_every_callback_id_is_in_the_layout(app):
     known = _layout_ids(app.validation_layout)
-    seen = set()
+    seen, patterns = set(), set()
     for key, callback in app.callback_map.items():
-        for dep in [*callback["inputs"], *callback["state"]]:
-            seen.add(dep["id"])
-        for out in key.strip(".").split("..."):
-            seen.add(out.rsplit(".", 1)[0])
+        deps = [dep["id"] for dep in [*callback["inputs"], *callback["state"]]]
+        deps += [out.rsplit(".", 1)[0] for out in key.strip(".").split("...")]
+        for dep in deps:
+            (patterns if dep.startswith("{") else seen).add(dep)
     assert seen and seen <= known, seen - known
+    assert {json.loads(p)["type"] for p in patterns} <= RENDERED_TYPES
 
 
 @pytest.mark.parametrize(

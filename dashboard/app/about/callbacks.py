@@ -10,14 +10,14 @@ from dash import Dash, Input, Output, State, html
 from dash.exceptions import PreventUpdate
 
 from ...errors import DashboardError
-from ..messages import GENERIC_ERROR
+from ..messages import GENERIC_ERROR, public_message
 from ..services import Services
 from ..shell import ids as shell_ids
 from . import ids
 from .compare import compare
 from .layout import render
 from .scorecard import comparison_view, scorecard_view
-from .view import NotScorable, describe, evaluate_label, scorable
+from .view import NotScorable, describe, evaluate_label, roots, scorable
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def evaluation_answer(services: Services, n_clicks: Any, source: Any, model: Any
         try:
             cards[name] = evaluate(services.source(spec), name, cache=services.score_cache()).to_dict()
         except DashboardError as exc:
-            cards[name] = str(exc)
+            cards[name] = public_message(exc, roots(services))
     picked = cards.get(model_name)
     parts = [comparison_view(compare(cards, model_name))]
     if isinstance(picked, dict):

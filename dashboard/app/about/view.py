@@ -9,6 +9,7 @@ from typing import Any
 
 from ...errors import DashboardError
 from ..fleet import Fleet
+from ..messages import public_message
 from ..services import Services
 from ..validate import ViewError, clean_model, clean_spec
 
@@ -65,7 +66,7 @@ def describe(services: Services, source: Any, model: Any) -> About:
         spec = clean_spec(source)
         fleet = services.fleet(spec)
     except (ViewError, DashboardError) as exc:
-        return About(error=f"cannot describe this data: {exc}")
+        return About(error=f"cannot describe this data: {public_message(exc, roots(services))}")
     meta = fleet.metadata or {}
     scenario = meta.get("scenario") if isinstance(meta.get("scenario"), dict) else {}
     facts = [f"{fleet.n_servers:,} servers", f"{fleet.n_ticks:,} ticks"]
@@ -148,6 +149,11 @@ def _report(services: Services, spec: str) -> tuple[str, ...]:
         return ()
 
 
+def roots(services: Services) -> tuple:
+    """The data roots messages show paths relative to."""
+    return tuple(services.settings.data_roots)
+
+
 # -- can the model be evaluated here? --------------------------------------------------
 class NotScorable(Exception):
     """The source or model cannot be evaluated here; the message says why."""
@@ -159,11 +165,11 @@ def scorable(services: Services, source: Any, model: Any) -> tuple[str, str, Fle
         spec = clean_spec(source)
         model_name = clean_model(model, services.model_names())
     except ViewError as exc:
-        raise NotScorable(f"cannot evaluate: {exc}") from None
+        raise NotScorable(f"cannot evaluate: {public_message(exc)}") from None
     try:
         fleet = services.fleet(spec)
     except DashboardError as exc:
-        raise NotScorable(f"cannot evaluate: {exc}") from None
+        raise NotScorable(f"cannot evaluate: {public_message(exc, roots(services))}") from None
     if fleet.n_ticks == 0:
         raise NotScorable("the data has no ticks yet, so there is nothing to score")
     from ...evaluate import has_ground_truth
@@ -178,7 +184,8 @@ def scorable(services: Services, source: Any, model: Any) -> tuple[str, str, Fle
     if cells > EVALUATE_MAX_CELLS:
         raise NotScorable(
             f"{fleet.n_servers:,} servers × {fleet.n_ticks:,} ticks is too large to evaluate "
-            f"in the browser; run python -m dashboard.evaluate --data {spec} --model {model_name}"
+            f"in the browser; run python -m dashboard.evaluate --data "
+            f"{public_message(spec, roots(services))} --model {model_name}"
         )
     return spec, model_name, fleet
 

@@ -19,9 +19,10 @@ from .style import (
     RISK_SCALE,
     SERVER_COLORS,
     empty_figure,
+    phase_bands,
 )
 from .top5 import top5_figure, top5_patch
-from .trend import phase_shapes, trend_figure, trend_patch
+from .trend import trend_figure, trend_patch
 from .why import why_figure, why_patch
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
     "empty_figure",
     "metrics_figure",
     "metrics_patch",
-    "phase_shapes",
+    "phase_bands",
     "strip_figure",
     "strip_patch",
     "top5_figure",

@@ -1,4 +1,4 @@
-"""The rolling metrics: CPU, latency and error rate against the fleet's band, one panel each."""
+"""The rolling metrics: CPU, latency and error rate against their peers' band, one panel each."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from .style import (
     LOWER_HEIGHT,
     NOTE_COLOR,
     SERVER_COLORS,
-    TIME_AXIS,
     base_layout,
     extend,
+    extent_options,
+    line_mode,
     note,
     plain_text,
+    time_axis,
 )
 
 
@@ -28,15 +30,20 @@ def metrics_figure(
     servers: Mapping[str, Mapping[str, np.ndarray]],
     uirevision: str,
     *,
+    band: str = "fleet",
+    extent: Sequence[str] | None = None,
+    phase_bands: list[dict] | None = None,
     empty_notes: Mapping[str, str] | None = None,
 ) -> dict:
-    """CPU, latency and error rate: the fleet's median-p95 band and the selected servers' lines.
+    """CPU, latency and error rate: a median-p95 band and the selected servers' lines.
 
-    Trace order (the patch relies on it): per panel, median then p95; then per
-    selected server one trace per panel. A panel whose metric has no value at all
-    shows a message instead (``empty_notes[metric]``, or "no CPU data") over a
-    blank axis: plotly's own guess for an empty axis reads 0-400%.
+    ``band`` names whose band it is ("fleet", "web peers"). Trace order (the patch
+    relies on it): per panel, median then p95; then per selected server one trace per
+    panel. A panel whose metric has no value at all shows a message instead
+    (``empty_notes[metric]``, or "no CPU data") over a blank axis: plotly's own guess
+    for an empty axis reads 0-400%.
     """
+    mode = line_mode(times)
     data = []
     n_panels = len(METRIC_PANELS)
     for i, (metric, label, fmt) in enumerate(METRIC_PANELS):
@@ -46,27 +53,27 @@ def metrics_figure(
         data.append(
             {
                 "type": "scatter",
-                "mode": "lines",
-                "name": f"fleet median {label}",
+                "mode": mode,
+                "name": f"{band} median {label}",
                 "x": times,
                 "y": rounded(median, d),
                 "yaxis": axis,
                 "line": {"color": "#95a5a6", "width": 1},
-                "hovertemplate": f"fleet median {fmt}<extra></extra>",
+                "hovertemplate": f"{band} median {fmt}<extra></extra>",
             }
         )
         data.append(
             {
                 "type": "scatter",
-                "mode": "lines",
-                "name": f"fleet p95 {label}",
+                "mode": mode,
+                "name": f"{band} p95 {label}",
                 "x": times,
                 "y": rounded(p95, d),
                 "yaxis": axis,
                 "fill": "tonexty",
                 "fillcolor": "rgba(149, 165, 166, 0.22)",
                 "line": {"color": "#bdc3c7", "width": 1},
-                "hovertemplate": f"fleet p95 {fmt}<extra></extra>",
+                "hovertemplate": f"{band} p95 {fmt}<extra></extra>",
             }
         )
     for j, (server, series) in enumerate(servers.items()):
@@ -75,7 +82,7 @@ def metrics_figure(
             data.append(
                 {
                     "type": "scatter",
-                    "mode": "lines",
+                    "mode": mode,
                     "name": plain_text(server),
                     "x": times,
                     "y": rounded(series[metric], decimals(metric)),
@@ -90,9 +97,10 @@ def metrics_figure(
         uirevision,
         LOWER_HEIGHT,
         margin={"l": 60, "r": 12, "t": 18, "b": 32},
-        xaxis={"type": "date", "gridcolor": GRID, "anchor": "y3", **TIME_AXIS},
+        xaxis=time_axis(extent, anchor=f"y{n_panels}"),
         hovermode="x unified",
         annotations=[],
+        shapes=list(phase_bands or ()),
     )
     notes = empty_notes or {}
     for i, (metric, label, _fmt) in enumerate(METRIC_PANELS):
@@ -151,8 +159,10 @@ def metrics_patch(
     bands: Mapping[str, tuple[np.ndarray, np.ndarray]],
     servers: Sequence[Mapping[str, np.ndarray]],
     n_drop: int,
+    extent: Sequence[str],
 ) -> Patch:
     patch = Patch()
+    patch["layout"]["xaxis"]["autorangeoptions"] = extent_options(extent)
     index = 0
     for metric, _label, _fmt in METRIC_PANELS:
         for values in bands[metric]:

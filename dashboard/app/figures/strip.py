@@ -9,7 +9,16 @@ from dash import Patch
 
 from ..arrays import has_data
 from ..captions import NO_SCORES, NO_SERVERS
-from .style import LOWER_HEIGHT, RISK_SCALE, TIME_FORMAT, base_layout, extend, note, plain
+from .style import (
+    LOWER_HEIGHT,
+    RISK_SCALE,
+    base_layout,
+    extend,
+    extent_options,
+    note,
+    plain,
+    time_axis,
+)
 
 
 def strip_figure(
@@ -18,12 +27,15 @@ def strip_figure(
     labels: Sequence[str],
     uirevision: str,
     *,
+    extent: Sequence[str] | None = None,
+    phase_bands: list[dict] | None = None,
     empty_note: str | None = None,
 ) -> dict:
     """Servers x time heat map of risk in percent, riskiest row on top.
 
     ``z`` is ``(T, R)``: one row per tick, shown transposed so time runs along x and
     a new tick appends one z row (a 4-op patch whatever the number of servers).
+    ``phase_bands`` (``style.phase_bands``) run as a thin coloured row above the map.
     With no rows, or no score in the window, the map gives way to a message
     (``empty_note``, or a default) and the colour bar is hidden.
     """
@@ -54,9 +66,9 @@ def strip_figure(
     layout = base_layout(
         uirevision,
         height,
-        margin={"l": 110, "r": 8, "t": 8, "b": 32},
+        margin={"l": 110, "r": 8, "t": 16, "b": 32},
         # The row labels sit left of the map, clear of the first time label: keep it.
-        xaxis={"type": "date", "showgrid": False, "tickformat": TIME_FORMAT},
+        xaxis=time_axis(extent, showgrid=False, ticklabeloverflow="allow"),
         yaxis={
             "autorange": "reversed",
             "automargin": True,
@@ -66,15 +78,19 @@ def strip_figure(
             "visible": rows > 0,
         },
         annotations=[] if message is None else [note(message)],
+        shapes=list(phase_bands or ()),
     )
     # A heat map without rows would make plotly invent a -1..4 axis: leave the trace out.
     return {"data": [trace] if rows else [], "layout": layout}
 
 
-def strip_patch(times: np.ndarray, z_rows: np.ndarray, n_drop: int) -> Patch:
+def strip_patch(
+    times: np.ndarray, z_rows: np.ndarray, n_drop: int, extent: Sequence[str]
+) -> Patch:
     patch = Patch()
     extend(patch["data"][0]["x"], times, n_drop)
     extend(patch["data"][0]["z"], z_rows, n_drop)
+    patch["layout"]["xaxis"]["autorangeoptions"] = extent_options(extent)
     return patch
 
 

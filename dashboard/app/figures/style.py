@@ -3,24 +3,48 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 import numpy as np
 
 from ...models.alerts import STATE_NAMES
+from ..fleet import Phase
 
-# Colours of the alert states, in the order of STATE_NAMES (normal, pending, firing, recovering).
-ALERT_COLORS = ("#18bc9c", "#f39c12", "#e74c3c", "#3498db")
-ALERT_LABELS = STATE_NAMES
-PHASE_COLORS = {
-    "stable": "rgba(24, 188, 156, 0.07)",
-    "escalation": "rgba(243, 156, 18, 0.14)",
-    "peak": "rgba(231, 76, 60, 0.14)",
-    "recovery": "rgba(52, 152, 219, 0.10)",
+# Okabe & Ito's palette, told apart with every common colour-vision deficiency; states are
+# also written out wherever their colour appears (bar labels, badges).
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
 }
+# Colours of the alert states, in the order of STATE_NAMES (normal, pending, firing, recovering).
+ALERT_COLORS = (OKABE_ITO["green"], OKABE_ITO["orange"], OKABE_ITO["vermillion"], OKABE_ITO["blue"])
+ALERT_LABELS = STATE_NAMES
+PHASE_RGB = {
+    "stable": (0, 158, 115),
+    "escalation": (230, 159, 0),
+    "peak": (213, 94, 0),
+    "recovery": (0, 114, 178),
+}
+PHASE_ALPHA = {"stable": 0.06, "escalation": 0.13, "peak": 0.13, "recovery": 0.09}
+PHASE_COLORS = {k: f"rgba({r}, {g}, {b}, {PHASE_ALPHA[k]})" for k, (r, g, b) in PHASE_RGB.items()}
+OTHER_PHASE_RGB = (127, 140, 141)
 FLEET_MEAN_COLOR = "#2c3e50"
-FLEET_MAX_COLOR = "#e74c3c"
-SERVER_COLORS = ("#8e44ad", "#16a085", "#d35400", "#2980b9")
-RISK_SCALE = [[0.0, "#edf6f3"], [0.3, "#f9e79f"], [0.6, "#f39c12"], [1.0, "#b03a2e"]]
+FLEET_MAX_COLOR = OKABE_ITO["vermillion"]
+SERVER_COLORS = (OKABE_ITO["blue"], OKABE_ITO["purple"], OKABE_ITO["green"], OKABE_ITO["orange"])
+# ColorBrewer's YlOrBr: lightness falls steadily with risk, so the map reads the same in
+# any colour vision and in grey.
+RISK_SCALE = [
+    [0.0, "#fbfbf2"],
+    [0.25, "#fee391"],
+    [0.5, "#fe9929"],
+    [0.75, "#cc4c02"],
+    [1.0, "#662506"],
+]
 NOTE_COLOR = "#95a5a6"
 FONT = {
     "family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
@@ -62,6 +86,75 @@ def base_layout(uirevision: str, height: int, **extra) -> dict:
     }
     layout.update(extra)
     return layout
+
+
+def time_axis(extent: Sequence[str] | None, **extra) -> dict:
+    """A date x axis that autoranges to ``extent`` (the window's first and last times).
+
+    Autorange, not a fixed range: a user's zoom then survives every refresh (uirevision
+    keeps it while the figure's own range settings do not change) until a double-click.
+    ``autorangeoptions`` pin the autorange to the window even where phase bands reach
+    beyond it, or the window has a single tick (no made-up axis around one point).
+    """
+    axis = {"type": "date", "autorange": True, "gridcolor": GRID, **TIME_AXIS, **extra}
+    if extent is not None:
+        axis["autorangeoptions"] = extent_options(extent)
+    return axis
+
+
+def extent_options(extent: Sequence[str]) -> dict:
+    # clipmin/clipmax, not minallowed/maxallowed: plotly reads date strings in the former only.
+    x0, x1 = extent
+    return {"clipmin": x0, "clipmax": x1, "include": [x0, x1]}
+
+
+def phase_bands(
+    phases: Sequence[Phase],
+    times: np.ndarray,
+    *,
+    labels: bool = True,
+    y0: float = 0.0,
+    y1: float = 1.0,
+    layer: str = "below",
+    alpha: float | None = None,
+) -> list[dict]:
+    """Shaded bands for the phases (``times`` has one timestamp per source tick).
+
+    ``alpha`` (0-1) overrides the kinds' light default shades, for a narrow strip of
+    colour; ``labels`` names each band at its top left.
+    """
+    shapes = []
+    n = len(times)
+    for phase in phases:
+        if n == 0 or phase.start_tick >= n or phase.end_tick <= 0:
+            continue
+        r, g, b = PHASE_RGB.get(phase.kind, OTHER_PHASE_RGB)
+        shade = alpha if alpha is not None else PHASE_ALPHA.get(phase.kind, 0.08)
+        shape = {
+            "type": "rect",
+            "xref": "x",
+            "yref": "paper",
+            "x0": times[max(phase.start_tick, 0)],
+            "x1": times[min(phase.end_tick, n - 1)],
+            "y0": y0,
+            "y1": y1,
+            "line": {"width": 0},
+            "fillcolor": f"rgba({r}, {g}, {b}, {shade})",
+            "layer": layer,
+        }
+        if labels:
+            shape["label"] = {
+                "text": plain_text(phase.name),
+                "textposition": "top left",
+                "font": {"size": 10, "color": "#5d6d7e"},
+            }
+        shapes.append(shape)
+    return shapes
+
+
+def line_mode(times: Sequence) -> str:
+    """Lines, with markers while there is a single point (a lone point draws no line)."""
+    return "lines+markers" if len(times) == 1 else "lines"
 
 
 def extend(target, values: np.ndarray, n_drop: int) -> None:

@@ -9,18 +9,31 @@ from ..arrays import has_data
 from ..captions import NO_SCORES_NOW, NO_SERVERS
 from .style import ALERT_COLORS, ALERT_LABELS, GRID, base_layout, note, plain, plain_text
 
+INSIDE_FROM = 0.35  # a bar this long holds its label; a shorter one has it beside it
+DARK_TEXT_STATES = (1,)  # pending: light orange under white text would be hard to read
+
 
 def _top5_data(names, profiles, probability, alerts) -> dict:
     states = np.clip(np.asarray(alerts, dtype=np.int64), 0, len(ALERT_COLORS) - 1)
     p = np.nan_to_num(np.asarray(probability, dtype=np.float64), nan=0.0)
+    inside = p >= INSIDE_FROM
     return {
         "x": np.round(p, 3),
         "y": plain(names),
         "customdata": np.asarray(names, dtype=object),  # the name itself, for clicks (never drawn)
         "text": np.array(
-            [f"{plain_text(prof)} · {ALERT_LABELS[s]}" for prof, s in zip(profiles, states, strict=False)],
+            [
+                f"{plain_text(prof)} · {ALERT_LABELS[s]} · {v:.0%}"
+                for prof, s, v in zip(profiles, states, p, strict=False)
+            ],
             dtype=object,
         ),
+        # Every bar says its state and risk, a zero-length one too (beside it).
+        "textposition": np.where(inside, "inside", "outside").astype(object),
+        "insidetextfont": {
+            "color": np.where(np.isin(states, DARK_TEXT_STATES), "#1b1b1b", "#ffffff").astype(object),
+            "size": 11,
+        },
         "marker": {"color": np.array([ALERT_COLORS[s] for s in states], dtype=object)},
     }
 
@@ -51,10 +64,8 @@ def top5_figure(
     trace = {
         "type": "bar",
         "orientation": "h",
-        "textposition": "auto",
         "insidetextanchor": "start",
-        "insidetextfont": {"color": "#ffffff", "size": 11},
-        "outsidetextfont": {"color": "#7f8c8d", "size": 11},
+        "outsidetextfont": {"color": "#5d6d7e", "size": 11},
         "hovertemplate": "<b>%{y}</b><br>%{text}<br>risk %{x:.0%}<extra></extra>",
         "cliponaxis": False,
         **_top5_data(names, profiles, probability, alerts),

@@ -9,51 +9,20 @@ from dash import Patch
 
 from ..arrays import has_data, rounded
 from ..captions import NO_SCORES
-from ..fleet import Phase
 from .style import (
     FLEET_MAX_COLOR,
     FLEET_MEAN_COLOR,
     GRID,
-    PHASE_COLORS,
     SERVER_COLORS,
-    TIME_AXIS,
     base_layout,
     extend,
+    extent_options,
+    line_mode,
     note,
     plain,
     plain_text,
+    time_axis,
 )
-
-
-def phase_shapes(phases: Sequence[Phase], times: np.ndarray) -> list[dict]:
-    """Shaded, labelled bands for the phases (``times`` has one timestamp per source tick)."""
-    shapes = []
-    n = len(times)
-    for phase in phases:
-        if n == 0 or phase.start_tick >= n or phase.end_tick <= 0:
-            continue
-        start = times[max(phase.start_tick, 0)]
-        end = times[min(phase.end_tick, n - 1)]
-        shapes.append(
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "paper",
-                "x0": start,
-                "x1": end,
-                "y0": 0,
-                "y1": 1,
-                "line": {"width": 0},
-                "fillcolor": PHASE_COLORS.get(phase.kind, "rgba(127, 140, 141, 0.08)"),
-                "layer": "below",
-                "label": {
-                    "text": plain_text(phase.name),
-                    "textposition": "top left",
-                    "font": {"size": 10, "color": "#7f8c8d"},
-                },
-            }
-        )
-    return shapes
 
 
 def _hline(y: float, label: str, color: str) -> dict:
@@ -80,13 +49,15 @@ def trend_figure(
     threshold: float,
     clear_threshold: float,
     uirevision: str,
+    extent: Sequence[str] | None = None,
     peak_servers: np.ndarray | None = None,
     empty_note: str = NO_SCORES,
 ) -> dict:
     """Fleet mean and max probability plus the selected servers, over phase bands and thresholds.
 
-    ``peak_servers`` names the riskiest server at each tick: a click on the max line
-    selects it. Without a single score in the window, ``empty_note`` says so.
+    ``extent`` is the window's first and last time (see ``style.time_axis``).
+    ``peak_servers`` names the riskiest server at each tick (shown on hover). Without a
+    single score in the window, ``empty_note`` says so.
     """
     peak_line = _line(times, peak, "fleet max", FLEET_MAX_COLOR, dash="dash")
     if peak_servers is not None:
@@ -102,12 +73,7 @@ def trend_figure(
         showlegend=True,
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "font": {"size": 11}},
         margin={"l": 48, "r": 12, "t": 28, "b": 32},
-        xaxis={
-            "range": _range(times),
-            "gridcolor": GRID,
-            "type": "date",
-            **TIME_AXIS,
-        },
+        xaxis=time_axis(extent),
         # Headroom above 100%: the phase names sit there, clear of a fleet max near 100%.
         yaxis={
             "range": [0, 1.13],
@@ -117,8 +83,8 @@ def trend_figure(
         },
         shapes=[
             *phase_bands,
-            _hline(threshold, f"alert {threshold:.0%}", "#c0392b"),
-            _hline(clear_threshold, f"clear {clear_threshold:.0%}", "#7f8c8d"),
+            _hline(threshold, f"alert {threshold:.0%}", FLEET_MAX_COLOR),
+            _hline(clear_threshold, f"clear {clear_threshold:.0%}", "#5d6d7e"),
         ],
         annotations=[] if has_data(mean, peak) else [note(empty_note)],
         hovermode="x unified",
@@ -129,7 +95,7 @@ def trend_figure(
 def _line(times, values, name: str, color: str, *, width: float = 1.5, dash: str = "solid") -> dict:
     return {
         "type": "scatter",
-        "mode": "lines",
+        "mode": line_mode(times),
         "name": plain_text(name),
         "x": times,
         "y": rounded(values),
@@ -138,31 +104,24 @@ def _line(times, values, name: str, color: str, *, width: float = 1.5, dash: str
     }
 
 
-def _range(times: np.ndarray) -> list:
-    if len(times) == 0:
-        return [0, 1]
-    if len(times) == 1:
-        return [times[0], times[0]]
-    return [times[0], times[-1]]
-
-
 def trend_patch(
     times: np.ndarray,
     mean: np.ndarray,
     peak: np.ndarray,
     servers: Sequence[np.ndarray],
     n_drop: int,
-    x_range: list,
+    extent: Sequence[str],
     peak_servers: np.ndarray | None = None,
 ) -> Patch:
-    """Move the trend forward: new points on every trace, the oldest ``n_drop`` dropped."""
+    """Move the trend forward: new points on every trace, the oldest ``n_drop`` dropped, and
+    the window's new extent (the axis follows it unless the user zoomed)."""
     patch = Patch()
     for i, values in enumerate((mean, peak, *servers)):
         extend(patch["data"][i]["x"], times, n_drop)
         extend(patch["data"][i]["y"], rounded(values), n_drop)
     if peak_servers is not None:
         extend(patch["data"][1]["customdata"], np.asarray(peak_servers, dtype=object), n_drop)
-    patch["layout"]["xaxis"]["range"] = x_range
+    patch["layout"]["xaxis"]["autorangeoptions"] = extent_options(extent)
     return patch
 
 

@@ -17,21 +17,24 @@ from typing import Any
 from dash import Dash, Input, Output, State, ctx, no_update
 
 from ...errors import DashboardError
-from ..messages import DEGRADED_CACHE, GENERIC_ERROR
+from ..fields import changed, clean_values
+from ..messages import DEGRADED_CACHE, GENERIC_ERROR, public_message
 from ..services import Services
 from ..shell import ids as shell_ids
-from ..validate import ViewError, clean_spec, clean_text, clean_tick
+from ..validate import ViewError, clean_spec, clean_text, clean_tick, short_repr
 from . import ids
 from .render import Answer, render
 from .state import (
     View,
     advance,
+    clean_params,
     clean_selection,
     clean_speed,
     parse_click,
     view_from_query,
     view_from_store,
 )
+from .view import START_TICK, tick_at
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ TICK_OUTPUTS = (
     (ids.WHY_STATE, "children"),
     (ids.WHY_STATE, "color"),
     (ids.WHY_SUB, "children"),
+    (ids.WHY_TEXT, "children"),
     (ids.WHY_GRAPH, "figure"),
     (ids.SLIDER, "value"),
     (ids.SLIDER, "max"),
@@ -59,14 +63,18 @@ TICK_OUTPUTS = (
     (ids.INTERVAL, "disabled"),
     (ids.INTERVAL, "max_intervals"),
     (ids.PLAY, "children"),
+    (ids.PLAY, "title"),
+    (ids.LIVE, "children"),
+    (ids.LIVE, "disabled"),
+    (ids.LIVE, "className"),
     (ids.CLOCK, "children"),
-    (ids.PHASE, "children"),
     (ids.PROGRESS, "children"),
     (shell_ids.MESSAGE, "children"),
     (shell_ids.MESSAGE, "is_open"),
     (shell_ids.SOURCE, "value"),
     (shell_ids.SOURCE, "options"),
     (shell_ids.MODEL, "value"),
+    (shell_ids.PARAMS, "data"),
     (ids.SERVERS, "value"),
     (ids.SERVERS, "options"),
     (ids.SPEED, "value"),
@@ -78,10 +86,12 @@ TICK_INPUTS = (
     (ids.BACK, "n_clicks"),
     (ids.FORWARD, "n_clicks"),
     (ids.RESET, "n_clicks"),
+    (ids.LIVE, "n_clicks"),
     (ids.SPEED, "value"),
     (ids.SLIDER, "value"),
     (shell_ids.SOURCE, "value"),
     (shell_ids.MODEL, "value"),
+    (shell_ids.PARAMS, "data"),
     (ids.SERVERS, "value"),
     (ids.TOP5, "clickData"),
     (ids.STRIP, "clickData"),
@@ -94,10 +104,12 @@ ACTION_BY_TRIGGER = {
     ids.BACK: "back",
     ids.FORWARD: "forward",
     ids.RESET: "reset",
+    ids.LIVE: "live",
     ids.SPEED: "speed",
     ids.SLIDER: "scrub",
     shell_ids.SOURCE: "source",
     shell_ids.MODEL: "model",
+    shell_ids.PARAMS: "params",
     ids.SERVERS: "select",
     ids.TOP5: "select",
     ids.STRIP: "select",
@@ -218,6 +230,7 @@ def tick_answer(
     store = args[len(TICK_INPUTS)] if len(args) > len(TICK_INPUTS) else None
     messages: list[str] = []
     answer: Answer = {}
+    roots = services.settings.data_roots
     models = services.model_names()
     default = View(
         source=services.default_source(), model=services.default_model(), anchor_time=now
@@ -253,40 +266,48 @@ def tick_answer(
                 raise DashboardError(f"the data source {candidate!r} has no ticks yet")
             if candidate != view.source:
                 view = replace(
-                    view,
-                    source=candidate,
-                    tick=0 if candidate != previous_source else view.tick,
-                    selection=(),
+                    view, source=candidate, selection=(), extra={"fresh": True}
                 ).repainted()
             break
         except DashboardError as exc:
-            messages.append(f"cannot open {candidate!r}: {exc}")
+            messages.append(f"cannot open {short_repr(candidate)}: {public_message(exc, roots)}")
             fleet = None
         except Exception as exc:  # a broken plug-in: log it, tell the user briefly
             log.exception("opening source %r failed", candidate)
-            messages.append(f"cannot open {candidate!r}: {type(exc).__name__}")
+            messages.append(f"cannot open {short_repr(candidate)}: {type(exc).__name__}")
             fleet = None
     if fleet is None:
-        answer[(shell_ids.MESSAGE, "children")] = " · ".join(messages) or GENERIC_ERROR
+        text = " · ".join(dict.fromkeys(messages))
+        answer[(shell_ids.MESSAGE, "children")] = public_message(text, roots) or GENERIC_ERROR
         answer[(shell_ids.MESSAGE, "is_open")] = True
         answer[(ids.INTERVAL, "disabled")] = True
         answer[(ids.VIEW, "data")] = view.repainted().to_store()
         return answer
 
     if view.model not in models:
-        messages.append(f"unknown model {view.model!r}; using {default.model}")
-        view = replace(view, model=default.model)
+        messages.append(f"unknown model {short_repr(view.model)}; using {default.model}")
+        view = replace(view, model=default.model, params=())
+    view = checked_params(services, view, messages)
+    if "scrub_to" in view.extra:  # a click on the trend: the tick at (or after) that time
+        tick = tick_at(fleet, view.extra["scrub_to"])
+        view = replace(view, tick=view.tick if tick is None else tick)
     clicked = view.extra.get("click_server")
     if clicked in fleet.index:
         view = replace(view, selection=(clicked,))
     unknown = [s for s in view.selection if s not in fleet.index]
     if unknown:
-        messages.append(f"no server named {', '.join(map(repr, unknown))} in this data")
+        messages.append(f"no server named {', '.join(map(short_repr, unknown))} in this data")
         view = replace(view, selection=tuple(s for s in view.selection if s in fleet.index))
 
     fell_back = view.source != previous_source
     view = advance(
-        view, action, n_ticks=fleet.n_ticks, live=fleet.live, now=now, refresh_sec=refresh_sec
+        view,
+        action,
+        n_ticks=fleet.n_ticks,
+        live=fleet.live,
+        now=now,
+        refresh_sec=refresh_sec,
+        start=START_TICK,
     )
     render(services, view, fleet, "source" if fell_back else action, answer)
     answer[(ids.INTERVAL, "disabled")] = not answer[(ids.VIEW, "data")]["playing"]
@@ -294,9 +315,25 @@ def tick_answer(
     if services.degraded():
         messages.append(DEGRADED_CACHE)
     if messages:
-        answer[(shell_ids.MESSAGE, "children")] = " · ".join(dict.fromkeys(messages))
+        answer[(shell_ids.MESSAGE, "children")] = public_message(
+            " · ".join(dict.fromkeys(messages)), roots
+        )
         answer[(shell_ids.MESSAGE, "is_open")] = True
     return answer
+
+
+def checked_params(services: Services, view: View, messages: list[str]) -> View:
+    """The view with its model parameters checked against the model's declaration (typed,
+    defaults left out); bad ones are reported and the model's defaults used instead."""
+    if not view.params:
+        return view
+    fields = services.model_fields(view.model)
+    try:
+        values = clean_values(fields, dict(view.params))
+    except ViewError as exc:
+        messages.append(f"parameters of {view.model}: {exc}; using its defaults")
+        return replace(view, params=())
+    return replace(view, params=tuple(sorted(changed(fields, values).items())))
 
 
 def _store_source(store: Any) -> str | None:
@@ -318,19 +355,30 @@ def apply_input(view: View, action: str, trigger: str | None, values: dict) -> t
         spec = clean_spec(values[(shell_ids.SOURCE, "value")])
         if spec == view.source:
             return view, "none"
-        return replace(view, source=spec, tick=0, selection=()).repainted(), action
+        fresh = {"fresh": True}
+        return replace(view, source=spec, selection=(), extra=fresh).repainted(), action
     if action == "model":
         model = clean_text(values[(shell_ids.MODEL, "value")], "the model")
-        return replace(view, model=model), action
+        if model == view.model:
+            return view, "none"
+        return replace(view, model=model, params=()), action
+    if action == "params":
+        applied = values[(shell_ids.PARAMS, "data")]
+        if not isinstance(applied, dict) or applied.get("model") != view.model:
+            return view, "none"  # parameters of another model (the picker just changed)
+        return replace(view, params=clean_params(applied.get("params"))), action
     if action == "select":
         if trigger == ids.SERVERS:
             return replace(view, selection=clean_selection(values[(ids.SERVERS, "value")])), action
+        # One click, one action: a click on a server (a bar, a strip row) selects it; a click
+        # on the trend (a time) scrubs there.
         click = parse_click(values[(trigger, "clickData")])
-        extra: dict[str, Any] = {}
-        if click.server:
-            extra["click_server"] = click.server  # kept only if it names a server of this source
-        if click.time and trigger in (ids.STRIP, ids.TREND):
-            extra["scrub_to"] = click.time
-            return replace(view, extra=extra), "scrub"
-        return replace(view, extra=extra), action
+        if trigger == ids.TREND:
+            if not click.time:
+                return view, "none"
+            return replace(view, extra={"scrub_to": click.time}), "scrub"
+        if not click.server:
+            return view, "none"
+        # Kept only if it names a server of this source (a folded strip row names none).
+        return replace(view, extra={"click_server": click.server}), action
     return view, action

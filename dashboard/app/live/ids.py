@@ -16,9 +16,10 @@ FORWARD = "live-forward"
 RESET = "live-reset"
 SPEED = "live-speed"
 SLIDER = "live-slider"
+LIVE = "live-live"  # a live source: "● live" at its head, "jump to live" behind it
 CLOCK = "live-clock"  # current time
-PHASE = "live-phase"  # current phase badge
 PROGRESS = "live-progress"  # "tick 12 / 60" and the end state
+HINT = "live-hint"  # how clicks and keys work
 
 # The five graphs and their companions
 KPI = "live-kpi"
@@ -32,10 +33,11 @@ WHY = "live-why"  # the selected server's contributions
 WHY_SERVER = "live-why-server"
 WHY_STATE = "live-why-state"
 WHY_SUB = "live-why-sub"
+WHY_TEXT = "live-why-text"  # the plain sentence
 WHY_GRAPH = "live-why-graph"
 
 # KPI tiles: each has a value, a detail line and a tile (whose class shows the level)
-KPI_TILES = ("health", "risk", "firing", "max", "size", "phase")
+KPI_TILES = ("health", "risk", "max", "since", "truth")
 
 
 def kpi(tile: str, part: str) -> str:

@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from .. import figures as fig
+from ..figures.why import HEIGHT as WHY_HEIGHT
 from ..services import Services
 from . import ids
 from .state import SPEEDS
@@ -51,24 +52,42 @@ def card(
     )
 
 
+def _button(label: str, button_id: str, hint: str, class_name: str = "") -> html.Button:
+    """A playback button: its symbol hidden from screen readers, which read ``hint`` instead."""
+    return html.Button(
+        html.Span(label, **{"aria-hidden": "true"}),
+        id=button_id,
+        n_clicks=0,
+        title=hint,
+        className=f"btn btn-outline-secondary btn-sm {class_name}".strip(),
+        **{"aria-label": hint},
+    )
+
+
+HINT = (
+    "Click a server (a bar, a strip row) to select it; click the trend or drag the slider to "
+    "move in time. Keys: space plays or pauses, ← → step one tick, Home starts over."
+)
+
+
 def controls(refresh_sec: float) -> html.Div:
-    """Play/pause, step, speed, reset, the scrub slider and the current time and phase."""
-
-    def step(label: str, button_id: str, title: str) -> dbc.Button:
-        return dbc.Button(
-            label, id=button_id, color="secondary", outline=True, size="sm", title=title
-        )
-
-    buttons = dbc.ButtonGroup(
+    """Play/pause, step, speed, reset, live, the scrub slider, the current time and a hint."""
+    buttons = html.Div(
         [
-            step("◀", ids.BACK, "step back one tick"),
-            dbc.Button(
-                "❚❚ Pause", id=ids.PLAY, color="primary", size="sm", className="live-play", n_clicks=0
+            _button("◀", ids.BACK, "step back one tick (←)"),
+            html.Button(
+                "❚❚ Pause",
+                id=ids.PLAY,
+                n_clicks=0,
+                title="pause playback (space)",
+                className="btn btn-primary btn-sm live-play",
             ),
-            step("▶", ids.FORWARD, "step forward one tick"),
-            step("↺ Reset", ids.RESET, "start over"),
+            _button("▶", ids.FORWARD, "step forward one tick (→)"),
+            _button("↺ Reset", ids.RESET, "start over and forget the zoom (Home)"),
         ],
-        className="me-3",
+        className="btn-group me-2",
+        role="group",
+        **{"aria-label": "playback"},
     )
     speed = dbc.RadioItems(
         id=ids.SPEED,
@@ -79,6 +98,14 @@ def controls(refresh_sec: float) -> html.Div:
         inputClassName="btn-check",
         labelClassName="btn btn-outline-secondary btn-sm",
         labelCheckedClassName="active",
+    )
+    live = html.Button(
+        "live",
+        id=ids.LIVE,
+        n_clicks=0,
+        disabled=True,
+        title="go to the newest data and follow it (L)",
+        className="btn btn-sm live-live d-none",
     )
     slider = dcc.Slider(
         id=ids.SLIDER,
@@ -94,9 +121,10 @@ def controls(refresh_sec: float) -> html.Div:
     )
     status = html.Div(
         [
+            live,
             html.Span("—", id=ids.CLOCK, className="live-clock"),
-            html.Span(id=ids.PHASE, className="live-phase"),
-            html.Span(id=ids.PROGRESS, className="live-progress"),
+            html.Span(id=ids.PROGRESS, className="live-progress", **{"aria-live": "off"}),
+            html.Span(f"refresh {refresh_sec:g} s", className="live-refresh text-muted"),
         ],
         className="live-status",
     )
@@ -106,36 +134,37 @@ def controls(refresh_sec: float) -> html.Div:
                 [buttons, html.Span("speed", className="live-label"), speed],
                 className="live-buttons",
             ),
-            html.Div(slider, className="live-slider-wrap"),
             status,
-            html.Span(f"refresh {refresh_sec:g} s", className="live-refresh text-muted"),
+            html.Div(
+                slider,
+                className="live-slider-wrap",
+                role="group",
+                **{"aria-label": "time: drag or use the arrow keys to scrub"},
+            ),
+            html.Div(HINT, id=ids.HINT, className="live-hint"),
         ],
         className="live-controls",
     )
 
 
-def kpi_row() -> dbc.Row:
-    """The KPI header's tiles; the tick callback fills in their values."""
-    return dbc.Row(
+def kpi_row() -> html.Div:
+    """The KPI header's tiles; the tick callback fills in their values (and hides the
+    scenario-phase tile for data without an answer key)."""
+    return html.Div(
         [
-            dbc.Col(
-                html.Div(
-                    [
-                        html.Div(KPI_LABELS[tile], className="kpi-label"),
-                        html.Div("—", id=ids.kpi(tile, "value"), className="kpi-value"),
-                        html.Div("", id=ids.kpi(tile, "extra"), className="kpi-extra"),
-                    ],
-                    id=ids.kpi(tile, "tile"),
-                    className="kpi",
-                ),
-                xs=6,
-                md=4,
-                xl=2,
+            html.Div(
+                [
+                    html.Div(KPI_LABELS[tile], className="kpi-label"),
+                    html.Div("—", id=ids.kpi(tile, "value"), className="kpi-value"),
+                    html.Div("", id=ids.kpi(tile, "extra"), className="kpi-extra"),
+                ],
+                id=ids.kpi(tile, "tile"),
+                className="kpi",
             )
             for tile in ids.KPI_TILES
         ],
         id=ids.KPI,
-        className="g-2 mb-3",
+        className="kpi-row mb-3",
     )
 
 
@@ -161,11 +190,12 @@ def why_panel() -> html.Div:
                         className="why-title",
                     ),
                     html.Div(id=ids.WHY_SUB, className="why-sub"),
+                    html.P(id=ids.WHY_TEXT, className="why-text"),
                     dcc.Graph(
                         id=ids.WHY_GRAPH,
-                        figure=fig.empty_figure("", 220),
+                        figure=fig.empty_figure("", WHY_HEIGHT),
                         config={"displayModeBar": False},
-                        style={"height": "220px"},
+                        style={"height": f"{WHY_HEIGHT}px"},
                     ),
                 ],
                 id=ids.WHY,
@@ -214,7 +244,7 @@ def layout(services: Services) -> html.Div:
                     card(
                         "Rolling metrics",
                         _graph(ids.METRICS, fig.LOWER_HEIGHT),
-                        metrics_subtitle((), None),
+                        metrics_subtitle((), None, None),
                         subtitle_id=ids.METRICS_SUB,
                     ),
                     lg=4,

@@ -6,16 +6,18 @@ tick callback turns into its outputs; a property left out is not updated.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-import dash_bootstrap_components as dbc
 import numpy as np
 
+from ...errors import DashboardError
 from ...models.alerts import FIRING
+from ...sources.base import Window
 from .. import figures as fig
 from ..arrays import kpi_summary, strip_values, top_servers
 from ..captions import NO_SCORES, NO_SERVERS
+from ..figures.why import HEIGHT as WHY_HEIGHT
 from ..fleet import Fleet
 from ..services import Services
 from ..shell import ids as shell_ids
@@ -25,43 +27,81 @@ from .view import (
     STRIP_RESORT_TICKS,
     Frame,
     Tile,
+    WhyCard,
     bands,
     build_frame,
     can_patch,
     clock_text,
+    duration_text,
+    elapsed_s,
     fleet_lines,
     kpi_tiles,
+    live_button,
     metric_gaps,
     metrics_servers,
     metrics_subtitle,
     peak_servers,
+    peer_profile,
+    play_hint,
     play_label,
     progress_text,
+    risk_since,
+    riskiest,
     selected_indices,
     server_options,
     server_series,
     slider_marks,
     strip_layout,
-    tick_at,
     why_card,
+    window_extent,
 )
 
 Answer = dict[tuple[str, str], Any]
-WHY_HEIGHT = 220
+STRIP_BAND = {"y0": 1.006, "y1": 1.03, "layer": "above", "alpha": 0.85, "labels": False}
 
 
-def metrics_card(frame: Frame, view: View) -> tuple[dict, str | None]:
-    """The rolling metrics in full, and the name of the riskiest server when it stands in."""
+@dataclass(frozen=True)
+class Axes:
+    """What every graph's time axis needs for one answer: the window's extent and phase bands."""
+
+    extent: tuple[str, str]
+    strip_extent: tuple[str, str]
+    trend_bands: list
+    strip_bands: list
+    metrics_bands: list
+
+
+def axes_for(fleet: Fleet, tick: int) -> Axes:
+    return Axes(
+        extent=window_extent(fleet, tick),
+        strip_extent=window_extent(fleet, tick, pad=True),
+        trend_bands=fig.phase_bands(fleet.phases, fleet.times),
+        strip_bands=fig.phase_bands(fleet.phases, fleet.times, **STRIP_BAND),
+        metrics_bands=fig.phase_bands(fleet.phases, fleet.times, labels=False),
+    )
+
+
+def metrics_card(frame: Frame, view: View, axes: Axes) -> tuple[dict, str | None, str]:
+    """The rolling metrics in full against their peers' band; returns the figure, the riskiest
+    server's name when it stands in for a selection, and the card's subtitle."""
     fleet = frame.fleet
     shown, focus = metrics_servers(frame, view)
+    profile = peer_profile(fleet, shown)
     series = dict(zip((fleet.names[i] for i in shown), server_series(frame, shown), strict=False))
     figure = fig.metrics_figure(
-        frame.times, bands(frame), series, view.ui_key(), empty_notes=frame.metric_notes
+        frame.times,
+        bands(frame, profile),
+        series,
+        view.ui_key(),
+        band=f"{profile} peers" if profile else "fleet",
+        extent=axes.extent,
+        phase_bands=axes.metrics_bands,
+        empty_notes=frame.metric_notes,
     )
-    return figure, focus
+    return figure, focus, metrics_subtitle(view.selection, focus, profile)
 
 
-def strip_card(frame: Frame, view: View) -> tuple[dict, np.ndarray]:
+def strip_card(frame: Frame, view: View, axes: Axes) -> tuple[dict, np.ndarray]:
     """The strip in full, ranked now; returns it and the servers that have a row of their own."""
     own, groups, labels = strip_layout(frame, None)
     no_servers = NO_SERVERS if frame.fleet.n_servers == 0 else None
@@ -70,13 +110,15 @@ def strip_card(frame: Frame, view: View) -> tuple[dict, np.ndarray]:
         strip_values(frame.probability, own, groups),
         labels,
         view.ui_key(),
+        extent=axes.strip_extent,
+        phase_bands=axes.strip_bands,
         empty_note=no_servers,
     )
     return figure, own
 
 
-def full_figures(frame: Frame, view: View) -> tuple[dict, dict, dict, dict, np.ndarray, str | None]:
-    """All four graphs in full; returns them, the strip's own rows and the metrics' focus."""
+def full_figures(frame: Frame, view: View, axes: Axes) -> tuple[dict, dict, dict, np.ndarray]:
+    """The top 5, the trend and the strip in full; returns them and the strip's own rows."""
     fleet, scores = frame.fleet, frame.scores
     rev = view.ui_key()
     no_servers = NO_SERVERS if fleet.n_servers == 0 else None
@@ -98,19 +140,19 @@ def full_figures(frame: Frame, view: View) -> tuple[dict, dict, dict, dict, np.n
         peak,
         {fleet.names[i]: frame.probability[:, i] for i in selected},
         peak_servers=peak_servers(frame),
-        phase_bands=fig.phase_shapes(fleet.phases, fleet.times),
+        phase_bands=axes.trend_bands,
         threshold=frame.threshold,
         clear_threshold=frame.clear_threshold,
         uirevision=rev,
+        extent=axes.extent,
         empty_note=no_servers or NO_SCORES,
     )
-    strip, own = strip_card(frame, view)
-    metrics, focus = metrics_card(frame, view)
-    return top5, trend, strip, metrics, own, focus
+    strip, own = strip_card(frame, view, axes)
+    return top5, trend, strip, own
 
 
 def patch_figures(
-    frame: Frame, view: View, n_drop: int, window_first: int
+    frame: Frame, view: View, n_drop: int, axes: Axes
 ) -> tuple[Any, Any, Any, Any, np.ndarray | None]:
     """Deltas moving the graphs from ``frame.first - 1`` to ``frame.tick``.
 
@@ -127,20 +169,22 @@ def patch_figures(
     )
     selected = selected_indices(fleet, view)
     mean, peak = fleet_lines(frame.probability)
-    x_range = [fleet.times[window_first], fleet.times[frame.tick]]
     trend = fig.trend_patch(
         frame.times,
         mean,
         peak,
         [frame.probability[:, i] for i in selected],
         n_drop,
-        x_range,
+        axes.extent,
         peak_servers=peak_servers(frame),
     )
     metrics = None
     shown, focus = metrics_servers(frame, view)
     if focus == view.metrics_focus and not metric_gaps(frame):
-        metrics = fig.metrics_patch(frame.times, bands(frame), server_series(frame, shown), n_drop)
+        profile = peer_profile(fleet, shown)
+        metrics = fig.metrics_patch(
+            frame.times, bands(frame, profile), server_series(frame, shown), n_drop, axes.extent
+        )
     rows = np.asarray(view.strip_rows, dtype=np.int64)
     stale = (
         rows.size == 0
@@ -152,7 +196,9 @@ def patch_figures(
     if stale:
         return top5, trend, None, metrics, None
     own, groups, _labels = strip_layout(frame, rows)
-    strip = fig.strip_patch(frame.times, strip_values(frame.probability, own, groups), n_drop)
+    strip = fig.strip_patch(
+        frame.times, strip_values(frame.probability, own, groups), n_drop, axes.strip_extent
+    )
     return top5, trend, strip, metrics, own
 
 
@@ -166,45 +212,84 @@ def kpi_values(tiles: dict[str, Tile]) -> Answer:
     return out
 
 
-def why_values(frame: Frame, view: View, full: bool) -> Answer:
-    """The "why" card for the first selected server (or the riskiest one)."""
-    card = why_card(frame, view)
+def explained_window(services: Services, view: View) -> Window | None:
+    """The ticks the model scored at ``view.tick`` (what the "why" is read from)."""
+    try:
+        return services.source(view.source).window(view.tick, WINDOW)
+    except DashboardError:
+        return None
+
+
+def why_values(card: WhyCard, view: View, full: bool) -> Answer:
+    """The "why" card: whose risk, its sentence and the drivers that matter."""
     if card.contributions is None:
         figure: Any = fig.empty_figure("", WHY_HEIGHT)
     elif full:
-        figure = fig.why_figure(card.factors, card.contributions, view.ui_key())
+        figure = fig.why_figure(card.labels, card.contributions, view.ui_key())
     else:
-        figure = fig.why_patch(card.factors, card.contributions)
+        figure = fig.why_patch(card.labels, card.contributions)
     return {
         (ids.WHY_SERVER, "children"): card.server,
         (ids.WHY_STATE, "children"): card.state,
         (ids.WHY_STATE, "color"): card.state_color,
         (ids.WHY_SUB, "children"): card.subtitle,
+        (ids.WHY_TEXT, "children"): card.sentence,
         (ids.WHY_GRAPH, "figure"): figure,
     }
 
 
-def status_values(frame: Frame, view: View, full: bool) -> Answer:
-    """The KPI tiles, the "why" card, the clock and the phase badge for ``view.tick``."""
+def status_values(
+    services: Services, frame: Frame, view: View, full: bool
+) -> tuple[Answer, int | None]:
+    """The KPI tiles, the "why" card and the clock for ``view.tick``; also returns the tick
+    since which the fleet has been at risk (kept in the view for the next refresh)."""
     fleet, scores = frame.fleet, frame.scores
-    phase = fleet.phase_at(view.tick)
     summary = kpi_summary(scores.probability, scores.alert, frame.threshold)
-    answer = kpi_values(kpi_tiles(summary, phase.name if phase else None, progress_text(view, fleet)))
-    answer.update(why_values(frame, view, full))
-    answer[(ids.CLOCK, "children")] = clock_text(fleet, view.tick)
-    answer[(ids.PHASE, "children")] = (
-        dbc.Badge(phase.name, className=f"phase-badge phase-{phase.kind}") if phase else ""
+    _mean, peak = fleet_lines(frame.probability)
+    since = risk_since(peak, frame.first, frame.threshold, None if full else view.risk_since)
+    since_text = since_clock = None
+    if since is not None:
+        at_least = full and since == frame.first and frame.first > 0
+        since_text = ("≥ " if at_least else "") + duration_text(elapsed_s(fleet, since, view.tick))
+        since_clock = fleet.times[since][11:19]
+    top = riskiest(frame)
+    phase = fleet.phase_at(view.tick)
+    answer = kpi_values(
+        kpi_tiles(
+            summary,
+            riskiest_name=None if top is None else str(fleet.names[top]),
+            since=since_text,
+            since_clock=since_clock,
+            truth_phase=phase.name if phase else None,
+        )
     )
-    return answer
+    card = why_card(frame, view, explained_window(services, view))
+    answer.update(why_values(card, view, full))
+    answer[(ids.CLOCK, "children")] = clock_text(fleet, view.tick)
+    return answer, since
+
+
+def controls_values(view: View, fleet: Fleet) -> Answer:
+    """The play button, the progress text and the live button for ``view``."""
+    label, disabled, shown = live_button(view, fleet)
+    return {
+        (ids.PLAY, "children"): play_label(view),
+        (ids.PLAY, "title"): play_hint(view),
+        (ids.PROGRESS, "children"): progress_text(view, fleet),
+        (ids.LIVE, "children"): label,
+        (ids.LIVE, "disabled"): disabled,
+        (ids.LIVE, "className"): "btn btn-sm live-live" + ("" if shown else " d-none")
+        + (" live-at-head" if view.following else ""),
+    }
 
 
 def render(services: Services, view: View, fleet: Fleet, action: str, answer: Answer) -> None:
     """Fill ``answer`` with the graphs (patch or full) and the controls for ``view``."""
-    if "scrub_to" in view.extra:
-        tick = tick_at(fleet, view.extra["scrub_to"])
-        view = replace(view, tick=view.tick if tick is None else tick, ended=False, extra={})
     gap = patch_gap(view)
+    if view.shown_tick == 0:
+        gap = None  # a single-point figure (markers, no line) is redrawn in full
     first = max(0, view.tick - WINDOW + 1)
+    axes = axes_for(fleet, view.tick)
     frame = None
     if gap:
         frame = build_frame(services, view, (view.shown_tick or 0) + 1, previous=True)
@@ -215,15 +300,15 @@ def render(services: Services, view: View, fleet: Fleet, action: str, answer: An
     elif gap is not None and frame is not None:
         shown = view.shown_tick or 0
         n_drop = max(0, min(WINDOW, shown + 1) + gap - min(WINDOW, view.tick + 1))
-        top5, trend, strip, metrics, _rows = patch_figures(frame, view, n_drop, first)
+        top5, trend, strip, metrics, _rows = patch_figures(frame, view, n_drop, axes)
         full = build_frame(services, view, first) if strip is None or metrics is None else None
         if strip is None and full is not None:
-            strip, own = strip_card(full, view)
+            strip, own = strip_card(full, view, axes)
             view = replace(view, strip_rows=tuple(int(i) for i in own), strip_tick=view.tick)
         if metrics is None and full is not None:
             # The riskiest server changed (or a metric's "no data" note may): redraw the card.
-            metrics, focus = metrics_card(full, view)
-            answer[(ids.METRICS_SUB, "children")] = metrics_subtitle(view.selection, focus)
+            metrics, focus, subtitle = metrics_card(full, view, axes)
+            answer[(ids.METRICS_SUB, "children")] = subtitle
             view = replace(view, metrics_focus=focus)
         answer.update(
             {
@@ -233,25 +318,34 @@ def render(services: Services, view: View, fleet: Fleet, action: str, answer: An
                 (ids.METRICS, "figure"): metrics,
             }
         )
-        answer.update(status_values(frame, view, full=False))
+        status, since = status_values(services, frame, view, full=False)
+        answer.update(status)
+        view = replace(view, risk_since=since)
     else:
         frame = build_frame(services, view, first)
-        top5, trend, strip, metrics, own, focus = full_figures(frame, view)
+        top5, trend, strip, own = full_figures(frame, view, axes)
+        metrics, focus, subtitle = metrics_card(frame, view, axes)
         answer.update(
             {
                 (ids.TOP5, "figure"): top5,
                 (ids.TREND, "figure"): trend,
                 (ids.STRIP, "figure"): strip,
                 (ids.METRICS, "figure"): metrics,
-                (ids.METRICS_SUB, "children"): metrics_subtitle(view.selection, focus),
+                (ids.METRICS_SUB, "children"): subtitle,
             }
         )
+        status, since = status_values(services, frame, view, full=True)
+        answer.update(status)
         view = replace(
-            view, strip_rows=tuple(int(i) for i in own), strip_tick=view.tick, metrics_focus=focus
+            view,
+            strip_rows=tuple(int(i) for i in own),
+            strip_tick=view.tick,
+            metrics_focus=focus,
+            risk_since=since,
         )
-        answer.update(status_values(frame, view, full=True))
-        if action in ("load", "source", "model"):
+        if action in ("load", "source", "model", "params"):
             answer[(shell_ids.MODEL, "value")] = view.model
+            answer[(shell_ids.PARAMS, "data")] = {"model": view.model, "params": dict(view.params)}
         answer[(ids.SERVERS, "value")] = list(view.selection)
         answer[(ids.SPEED, "value")] = view.speed
         if action in ("load", "source"):  # what depends on the source alone
@@ -267,7 +361,6 @@ def render(services: Services, view: View, fleet: Fleet, action: str, answer: An
     view = replace(view, shown_key=view.key(), shown_tick=view.tick)
     answer[(ids.VIEW, "data")] = view.to_store()
     answer[(ids.SLIDER, "value")] = view.tick
-    answer[(ids.PLAY, "children")] = play_label(view)
-    answer[(ids.PROGRESS, "children")] = progress_text(view, fleet)
+    answer.update(controls_values(view, fleet))
     if action in ("speed",):
         answer[(ids.SPEED, "value")] = view.speed

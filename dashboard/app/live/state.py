@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from ..validate import (
+    MAX_TICK,
     ViewError,
     clean_bool,
     clean_int,
@@ -30,6 +31,9 @@ WINDOW = 60  # ticks shown by the trend, the strip and the rolling metrics
 MAX_PATCH_GAP = 10  # a jump of more ticks than this repaints the figures in full
 MAX_SELECTION = 4
 MAX_QUERY_CHARS = 4096
+MAX_PARAMS = 20
+PARAM_PREFIX = "p."  # a model parameter in a link: ?p.sensitivity=2
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 CATCH_UP_REFRESHES = 3  # behind the wall clock by more refreshes than this: jump
 
 
@@ -79,12 +83,16 @@ class View:
     speed: int = 1
     playing: bool = True
     selection: tuple[str, ...] = ()
+    params: tuple[tuple[str, Any], ...] = ()  # the model's parameters that differ from its defaults
     ended: bool = False
+    following: bool = False  # a live source's view at its newest tick, moving with it
+    zoom: int = 0  # bumped by "reset": the graphs forget their zoom
     shown_key: str | None = None
     shown_tick: int | None = None
     strip_rows: tuple[int, ...] = ()
     strip_tick: int | None = None
     metrics_focus: str | None = None
+    risk_since: int | None = None  # the tick since which the fleet has been at risk (None: it is not)
     anchor_tick: int = 0
     anchor_time: float = 0.0
     query: str = ""
@@ -92,12 +100,14 @@ class View:
 
     def key(self) -> str:
         """Identifies what the figures are built from: the same key means a patch can apply."""
-        text = "\x1f".join((self.source, self.model, *self.selection))
+        params = ",".join(f"{k}={v!r}" for k, v in self.params)
+        text = "\x1f".join((self.source, self.model, params, *self.selection))
         return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
     def ui_key(self) -> str:
-        """The graphs' ``uirevision``: zoom and legend state survive everything but a new source or model."""
-        text = "\x1f".join((self.source, self.model))
+        """The graphs' ``uirevision``: zoom and legend state survive refreshes, steps, scrubs and
+        selections, until a new source or model, or "reset"."""
+        text = "\x1f".join((self.source, self.model, str(self.zoom)))
         return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
     def repainted(self) -> View:
@@ -109,12 +119,14 @@ class View:
             strip_rows=(),
             strip_tick=None,
             metrics_focus=None,
+            risk_since=None,
         )
 
     def to_store(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("extra")
         data["selection"] = list(self.selection)
+        data["params"] = dict(self.params)
         data["strip_rows"] = list(self.strip_rows)
         data["query"] = to_query(self)
         return data
@@ -149,11 +161,15 @@ def view_from_store(data: Any, default: View) -> tuple[View, list[str]]:
     take("playing", clean_bool, "playing")
     take("ended", clean_bool, "ended")
     take("selection", clean_selection)
+    take("params", clean_params)
+    take("following", clean_bool, "following")
+    take("zoom", clean_int, "the zoom generation", 0, 10**6)
     take("shown_key", clean_text, "the figure key", 64)
     take("shown_tick", clean_tick)
     take("strip_rows", _clean_rows)
     take("strip_tick", clean_tick)
     take("metrics_focus", clean_text, "the server the rolling metrics show")
+    take("risk_since", clean_tick)
     take("anchor_tick", clean_tick)
     take("anchor_time", clean_number, "the anchor time")
     view = replace(default, **values)
@@ -162,7 +178,27 @@ def view_from_store(data: Any, default: View) -> tuple[View, list[str]]:
     return view, problems
 
 
-_OPTIONAL = {"shown_key", "shown_tick", "strip_tick", "metrics_focus"}
+_OPTIONAL = {"shown_key", "shown_tick", "strip_tick", "metrics_focus", "risk_since"}
+
+
+def clean_params(value: Any) -> tuple[tuple[str, Any], ...]:
+    """Model parameters as sent: a small mapping of names to scalars (the model's own
+    declaration checks their values; see :mod:`dashboard.app.fields`)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or len(value) > MAX_PARAMS:
+        raise ViewError(f"the model parameters must be a mapping of at most {MAX_PARAMS} names")
+    out = []
+    for name, item in value.items():
+        key = clean_text(name, "a model parameter name", 64)
+        if not _PARAM_NAME.fullmatch(key):
+            raise ViewError(f"{short_repr(key)} is not a parameter name")
+        if isinstance(item, str):
+            item = clean_text(item, f"the value of {key}", 64)
+        elif item is not None and not isinstance(item, (bool, int, float)):
+            raise ViewError(f"the value of {key} must be a number, true/false or text")
+        out.append((key, item))
+    return tuple(sorted(out))
 
 
 def _clean_rows(value: Any) -> tuple[int, ...]:
@@ -177,9 +213,10 @@ def to_query(view: View) -> str:
     params: list[tuple[str, str]] = [
         ("source", view.source),
         ("model", view.model),
-        ("tick", str(view.tick)),
+        ("tick", str(view.tick + 1)),  # the tick the page shows: the first is 1
         ("speed", str(view.speed)),
     ]
+    params += [(PARAM_PREFIX + name, _param_text(value)) for name, value in view.params]
     if view.selection:
         params.append(("server", ",".join(view.selection)))
     if not view.playing:
@@ -187,18 +224,34 @@ def to_query(view: View) -> str:
     return "?" + urlencode(params)
 
 
+def _param_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def view_from_query(
     search: Any, default: View, models: tuple[str, ...] | list[str]
 ) -> tuple[View, list[str]]:
-    """The view a URL's query string asks for; invalid parameters are reported and ignored."""
+    """The view a URL's query string asks for; invalid parameters are reported and ignored.
+
+    ``tick`` counts from 1, as the page does. A link that names no tick opens the source
+    where a new view starts (``extra["fresh"]``: the tick callback picks the tick).
+    """
     if search is None or search == "":
-        return default, []
+        return replace(default, extra={"fresh": True}), []
     if not isinstance(search, str) or len(search) > MAX_QUERY_CHARS:
-        return default, ["the link's parameters were not understood; showing the default view"]
+        return replace(default, extra={"fresh": True}), [
+            "the link's parameters were not understood; showing the default view"
+        ]
     try:
-        parsed = parse_qs(search.lstrip("?"), keep_blank_values=False, max_num_fields=20)
+        parsed = parse_qs(
+            search.lstrip("?"), keep_blank_values=False, max_num_fields=20 + MAX_PARAMS
+        )
     except ValueError:
-        return default, ["the link has too many parameters; showing the default view"]
+        return replace(default, extra={"fresh": True}), [
+            "the link has too many parameters; showing the default view"
+        ]
     values: dict[str, Any] = {}
     problems: list[str] = []
 
@@ -208,7 +261,7 @@ def view_from_query(
 
     for name, cleaner, target in (
         ("source", clean_spec, "source"),
-        ("tick", clean_tick, "tick"),
+        ("tick", _clean_link_tick, "tick"),
         ("speed", clean_speed, "speed"),
     ):
         raw = first(name)
@@ -233,9 +286,20 @@ def view_from_query(
             values["playing"] = not clean_bool(raw, "paused")
         except ViewError as exc:
             problems.append(f"link parameter paused: {exc}")
-    if "source" in values and values["source"] != default.source and "tick" not in values:
-        values["tick"] = 0
+    given = {k[len(PARAM_PREFIX) :]: v[-1] for k, v in parsed.items() if k.startswith(PARAM_PREFIX)}
+    if given:
+        try:
+            values["params"] = clean_params(given)
+        except ViewError as exc:
+            problems.append(f"link parameters of the model: {exc}")
+    if "tick" not in values:
+        values["extra"] = {"fresh": True}
     return replace(default, **values).repainted(), problems
+
+
+def _clean_link_tick(value: Any) -> int:
+    """A link's tick: counted from 1 like the page's, stored from 0."""
+    return clean_int(value, "the tick", 1, MAX_TICK) - 1
 
 
 # -- clicks on graphs ------------------------------------------------------------
@@ -290,25 +354,45 @@ ACTIONS = (
     "scrub",
     "source",
     "model",
+    "params",
     "select",
+    "live",
 )
 
 
 def advance(
-    view: View, action: str, *, n_ticks: int, live: bool, now: float, refresh_sec: float
+    view: View,
+    action: str,
+    *,
+    n_ticks: int,
+    live: bool,
+    now: float,
+    refresh_sec: float,
+    start: int = 0,
 ) -> View:
     """The view after ``action`` on a source of ``n_ticks`` ticks (pure; ``now`` is the wall clock).
 
     A refresh moves ``speed`` ticks; when the tab fell behind the wall clock by more
     than a few refreshes (a hidden tab, a slow server), it jumps to where it should
-    be. At the end of a finished source playback stops in the ``ended`` state; a
-    live source follows its head instead.
+    be. At the end of a finished source playback stops in the ``ended`` state.
+
+    A view opened afresh (``view.extra["fresh"]``: a link without a tick, a new source)
+    starts at ``start``, where the model has some history; reset and replay go back
+    there. A live source opens at its newest tick and follows it (``following``) while
+    playing there; stepping or scrubbing back leaves it, "live" returns to it, and
+    playback that catches up with the head follows it again.
     """
     last = max(n_ticks - 1, 0)
+    start = min(max(start, 0), last)
     tick = min(view.tick, last)
-    playing, ended = view.playing, view.ended
+    playing, ended, following, zoom = view.playing, view.ended, view.following, view.zoom
+    if view.extra.get("fresh"):
+        tick, ended = (last, False) if live else (start, False)
+        following = live and playing
     if action == "tick":
-        if playing:
+        if playing and following:
+            tick = last
+        elif playing:
             tick = tick + view.speed
             # The anchor is where the previous answer left this tab; a long silence since
             # then (a hidden tab's throttled timer, a slow server) means it fell behind.
@@ -318,13 +402,15 @@ def advance(
                     tick = due
     elif action == "play":
         if ended or (not playing and tick >= last and not live):
-            tick, ended = 0, False
+            tick, ended = start, False
         playing = not playing
     elif action == "reset":
-        tick, playing, ended = 0, True, False
+        tick, playing, ended, zoom = start, True, False, zoom + 1
     elif action in ("back", "forward"):
         tick = tick - 1 if action == "back" else tick + 1
         playing = False
+    elif action == "live":
+        tick, playing, ended = last, True, False
     if action in ("scrub", "back", "reset", "source") or action == "forward" and tick < last:
         ended = False
     if tick >= last:
@@ -334,7 +420,17 @@ def advance(
         elif playing:
             playing, ended = False, True
     tick = max(tick, 0)
-    return replace(view, tick=tick, playing=playing, ended=ended, anchor_tick=tick, anchor_time=now)
+    following = live and playing and tick >= last
+    return replace(
+        view,
+        tick=tick,
+        playing=playing,
+        ended=ended,
+        following=following,
+        zoom=zoom,
+        anchor_tick=tick,
+        anchor_time=now,
+    )
 
 
 def patch_gap(view: View) -> int | None:

@@ -8,6 +8,7 @@ import pytest
 
 from dashboard.app.about import ids as about_ids
 from dashboard.app.live import callbacks, ids
+from dashboard.app.live.view import START_TICK
 from dashboard.app.messages import GENERIC_ERROR
 from dashboard.app.shell import ids as shell_ids
 
@@ -36,7 +37,8 @@ def _tick(client, store, n, **values):
 def test_first_paint_sends_full_figures_and_arms_the_interval(client):
     data = _first_paint(client)
     store = _store(data)
-    assert store["tick"] == 0 and store["playing"] and store["shown_tick"] == 0
+    start = START_TICK  # a view opened afresh starts where the model has some history
+    assert store["tick"] == start and store["playing"] and store["shown_tick"] == start
     trend = response_value(data, ids.TREND, "figure")
     assert [t["name"] for t in trend["data"]][:2] == ["fleet mean", "fleet max"]
     strip = response_value(data, ids.STRIP, "figure")
@@ -50,14 +52,14 @@ def test_first_paint_sends_full_figures_and_arms_the_interval(client):
 def test_refresh_after_first_paint_is_a_patch(client):
     store = _store(_first_paint(client))
     data = _tick(client, store, 1)
-    assert _store(data)["tick"] == 1
+    assert _store(data)["tick"] == START_TICK + 1
     for graph in (ids.TOP5, ids.TREND, ids.METRICS):
         assert "__dash_patch_update" in response_value(data, graph, "figure")
     assert response_value(data, ids.INTERVAL, "max_intervals") == 2
 
 
 def test_playback_reaches_the_end_state(client):
-    store = _store(_first_paint(client, "?tick=57"))
+    store = _store(_first_paint(client, "?tick=58"))
     for n in range(1, 5):
         data = _tick(client, store, n)
         store = _store(data)
@@ -65,11 +67,11 @@ def test_playback_reaches_the_end_state(client):
     assert "end of data" in response_value(data, ids.PROGRESS, "children")
     assert response_value(data, ids.INTERVAL, "disabled") is True
     status, data = post_tick(client, {(ids.RESET, "n_clicks"): 1}, store, [f"{ids.RESET}.n_clicks"])
-    assert _store(data)["tick"] == 0 and _store(data)["playing"]
+    assert _store(data)["tick"] == START_TICK and _store(data)["playing"]
 
 
 def test_pause_step_and_scrub(client):
-    store = _store(_first_paint(client, "?tick=10"))
+    store = _store(_first_paint(client, "?tick=11"))
     _, data = post_tick(client, {(ids.PLAY, "n_clicks"): 1}, store, [f"{ids.PLAY}.n_clicks"])
     store = _store(data)
     assert not store["playing"] and response_value(data, ids.INTERVAL, "disabled") is True
@@ -81,20 +83,20 @@ def test_pause_step_and_scrub(client):
     assert "__dash_patch_update" not in response_value(data, ids.TREND, "figure")  # a jump repaints
 
 
-def test_clicking_a_strip_cell_selects_the_server_and_scrubs(client):
-    store = _store(_first_paint(client, "?tick=40"))
+def test_clicking_a_strip_cell_only_selects_the_server(client):
+    store = _store(_first_paint(client, "?tick=41"))
     click = {"points": [{"x": "2025-01-01 00:02:30", "y": "cache-000", "curveNumber": 0}]}
     _, data = post_tick(
         client, {(ids.STRIP, "clickData"): click}, store, [f"{ids.STRIP}.clickData"]
     )
     store = _store(data)
-    assert store["selection"] == ["cache-000"] and store["tick"] == 30
+    assert store["selection"] == ["cache-000"] and store["tick"] == 40  # no scrub
     metrics = response_value(data, ids.METRICS, "figure")
     assert [t["name"] for t in metrics["data"]][-1] == "cache-000"
 
 
 def test_clicking_a_folded_strip_row_selects_nothing(client):
-    store = _store(_first_paint(client, "?tick=40"))
+    store = _store(_first_paint(client, "?tick=41"))
     click = {"points": [{"x": "2025-01-01 00:02:30", "y": "web: 40 more (max)"}]}
     _, data = post_tick(
         client, {(ids.STRIP, "clickData"): click}, store, [f"{ids.STRIP}.clickData"]
@@ -103,7 +105,7 @@ def test_clicking_a_folded_strip_row_selects_nothing(client):
 
 
 def test_selecting_in_the_bars_shows_the_server_everywhere(client):
-    store = _store(_first_paint(client, "?tick=40"))
+    store = _store(_first_paint(client, "?tick=41"))
     click = {"points": [{"x": 0.9, "y": "web-000", "customdata": "web-000"}]}
     _, data = post_tick(client, {(ids.TOP5, "clickData"): click}, store, [f"{ids.TOP5}.clickData"])
     store = _store(data)
@@ -113,7 +115,7 @@ def test_selecting_in_the_bars_shows_the_server_everywhere(client):
 
 
 def test_peak_top5_are_the_affected_servers(client):
-    data = _first_paint(client, "?tick=40")
+    data = _first_paint(client, "?tick=41")
     names = set(response_value(data, ids.TOP5, "figure")["data"][0]["y"][:4])
     assert names == {"web-000", "database-000", "cache-000", "ml_compute-000"}
 
@@ -186,16 +188,17 @@ def test_a_failing_callback_answers_with_a_message(client, app, monkeypatch):
 
 
 def test_two_tabs_replay_independently(client):
-    a = _store(_first_paint(client, "?tick=5"))
-    b = _store(_first_paint(client, "?tick=30&speed=2"))
+    a = _store(_first_paint(client, "?tick=6"))
+    b = _store(_first_paint(client, "?tick=31&speed=2"))
     for n in range(1, 4):
         a = _store(_tick(client, a, n))
         b = _store(_tick(client, b, n))
     assert a["tick"] == 8 and b["tick"] == 36
+    assert "tick=9&" in a["query"] and "tick=37&" in b["query"]  # links count from 1, as the page
 
 
-def test_clicking_the_fleet_max_line_selects_the_riskiest_server_then(client):
-    data = _first_paint(client, "?tick=40")
+def test_clicking_the_trend_only_scrubs(client):
+    data = _first_paint(client, "?tick=41&server=web-003")
     trend = response_value(data, ids.TREND, "figure")
     peak = trend["data"][1]
     assert peak["name"] == "fleet max" and len(peak["customdata"]) == len(peak["x"])
@@ -214,19 +217,20 @@ def test_clicking_the_fleet_max_line_selects_the_riskiest_server_then(client):
         client, {(ids.TREND, "clickData"): click}, store, [f"{ids.TREND}.clickData"]
     )
     store = _store(data)
-    assert store["tick"] == 34 and store["selection"] == [peak["customdata"][34]]
+    assert store["tick"] == 34 and store["selection"] == ["web-003"]  # the selection stays
     step = _tick(client, store, 1)
     ops = response_value(step, ids.TREND, "figure")["operations"]
     assert any(op["location"][:3] == ["data", 1, "customdata"] for op in ops)
 
 
 def test_picking_a_scenario_source_starts_it_from_the_beginning(client):
-    store = _store(_first_paint(client, "?tick=30&server=web-000"))
+    store = _store(_first_paint(client, "?tick=31&server=web-000"))
     _, data = post_tick(
         client, {(shell_ids.SOURCE, "value"): "scenario:default"}, store, [f"{shell_ids.SOURCE}.value"]
     )
     store = _store(data)
-    assert store["source"] == "scenario:default" and store["tick"] == 0 and store["selection"] == []
+    assert store["source"] == "scenario:default" and store["selection"] == []
+    assert store["tick"] == START_TICK  # a new source starts afresh, with some history
     options = response_value(data, shell_ids.SOURCE, "options")
     assert {"scenario:default"} <= {o["value"] for o in options}
     assert any(o["label"].startswith("dataset") for o in options)
@@ -242,10 +246,10 @@ def test_an_unopenable_source_falls_back_with_a_message(client):
 
 
 def test_a_click_on_an_impossible_date_changes_nothing(client):
-    store = _store(_first_paint(client, "?tick=40&paused=1"))
+    store = _store(_first_paint(client, "?tick=41&paused=1"))
     click = {"points": [{"x": "2025-13-45 99:99:99", "y": "web-000"}]}
     status, data = post_tick(
-        client, {(ids.STRIP, "clickData"): click}, store, [f"{ids.STRIP}.clickData"]
+        client, {(ids.TREND, "clickData"): click}, store, [f"{ids.TREND}.clickData"]
     )
     assert status == 200 and _store(data)["tick"] == 40
     assert GENERIC_ERROR not in json.dumps(data)
@@ -275,26 +279,28 @@ def _metric_names(figure: dict) -> list[str]:
 
 
 def test_with_no_selection_the_metrics_show_the_riskiest_server(client):
-    data = _first_paint(client, "?tick=40")
+    data = _first_paint(client, "?tick=41")
     riskiest = response_value(data, ids.TOP5, "figure")["data"][0]["y"][0]
     metrics = response_value(data, ids.METRICS, "figure")
     assert _metric_names(metrics)[-3:] == [riskiest] * 3  # one line per panel
+    profile = riskiest.split("-")[0]  # compared with its profile's peers, not the fleet
     assert response_value(data, ids.METRICS_SUB, "children") == (
-        f"riskiest now: {riskiest} vs fleet median–p95"
+        f"riskiest now: {riskiest} vs {profile} peers' median–p95"
     )
+    assert _metric_names(metrics)[0] == f"{profile} peers median CPU"
     assert response_value(data, ids.WHY_SERVER, "children") == riskiest  # the same rule
     assert _store(data)["metrics_focus"] == riskiest
 
 
 def test_an_explicit_selection_wins_over_the_riskiest_server(client):
-    data = _first_paint(client, "?tick=40&server=web-003")
+    data = _first_paint(client, "?tick=41&server=web-003")
     assert _metric_names(response_value(data, ids.METRICS, "figure"))[-3:] == ["web-003"] * 3
     assert response_value(data, ids.METRICS_SUB, "children").startswith("selected")
     assert _store(data)["metrics_focus"] is None
 
 
 def test_only_the_metrics_card_is_redrawn_when_the_riskiest_server_changes(client):
-    store = _store(_first_paint(client, "?tick=0"))
+    store = _store(_first_paint(client, "?tick=19"))  # the escalation: the leader changes
     changed = kept = 0
     for n in range(1, 20):
         data = _tick(client, store, n)
@@ -336,7 +342,7 @@ def test_a_source_without_a_metric_says_so_in_its_panel(tmp_path, settings):
     pd.DataFrame(rows).to_csv(path, index=False)
     app = create_app(replace(settings, data_roots=(tmp_path,), default_source=str(path)))
     client = app.server.test_client()
-    data = _first_paint(client, "?tick=10")
+    data = _first_paint(client, "?tick=11")
     metrics = response_value(data, ids.METRICS, "figure")
     notes = [a["text"] for a in metrics["layout"]["annotations"]]
     assert "no error-rate data in this source" in notes

@@ -11,9 +11,9 @@ from dashboard.app.arrays import fleet_bands
 from dashboard.app.captions import METRIC_PANELS, NO_SCORES
 from dashboard.app.fleet import Fleet, iso_times
 from dashboard.app.live import ids
-from dashboard.app.live.render import full_figures, metrics_card, why_values
+from dashboard.app.live.render import axes_for, full_figures, metrics_card, why_values
 from dashboard.app.live.state import View
-from dashboard.app.live.view import Frame, can_patch
+from dashboard.app.live.view import Frame, can_patch, why_card
 
 TICKS = 5
 
@@ -67,10 +67,12 @@ def _notes(figure: dict) -> list[str]:
 def test_nothing_to_draw_gives_messages_and_no_patch(n_servers, probability, note):
     frame = _frame(n_servers, probability)
     view = View("test", "heuristic", tick=TICKS - 1)
-    top5, trend, strip, metrics, _own, focus = full_figures(frame, view)
+    axes = axes_for(frame.fleet, frame.tick)
+    top5, trend, strip, _own = full_figures(frame, view, axes)
+    _metrics, focus, _subtitle = metrics_card(frame, view, axes)
     assert len(_notes(top5)) == 1 and _notes(trend) == [note] and _notes(strip) == [note]
     assert focus is None  # no riskiest server to stand in for a selection
-    why = why_values(frame, view, True)
+    why = why_values(why_card(frame, view, None), view, True)
     assert why[(ids.WHY_SERVER, "children")] == "—"
     assert not can_patch(frame)  # full figures until there is something to draw
 
@@ -79,5 +81,6 @@ def test_no_servers_means_no_fleet_band_either():
     median, p95 = fleet_bands(np.zeros((TICKS, 0), np.float32))
     assert np.isnan(median).all() and np.isnan(p95).all()
     frame = _frame(0, 0.0)
-    metrics, _focus = metrics_card(frame, View("test", "heuristic", tick=TICKS - 1))
+    view = View("test", "heuristic", tick=TICKS - 1)
+    metrics, _focus, _subtitle = metrics_card(frame, view, axes_for(frame.fleet, frame.tick))
     assert "no CPU data" in _notes(metrics)

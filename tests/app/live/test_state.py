@@ -244,12 +244,47 @@ def test_hidden_tab_catches_up_with_the_clock():
     assert _play(view, 600, now=1030.2).tick == 40  # 30 s hidden: jump to where it should be
 
 
-def test_live_source_follows_its_head():
-    view = View(source="s", model="m", tick=9)
+def test_a_live_source_opens_at_its_head_and_follows_it():
+    view = replace(View(source="s", model="m"), extra={"fresh": True})
+    view = state.advance(view, "load", n_ticks=10, live=True, now=1000.0, refresh_sec=1.0, start=3)
+    assert view.tick == 9 and view.following and view.playing and not view.ended
+    view = _play(view, 15, live=True)  # five ticks arrived since: the view is at the newest
+    assert view.tick == 14 and view.following
+
+
+def test_behind_a_live_head_the_view_is_not_live_until_it_returns():
+    view = View(source="s", model="m", tick=14, following=True)
+    view = state.advance(view, "back", n_ticks=15, live=True, now=1000.0, refresh_sec=1.0)
+    assert view.tick == 13 and not view.following and not view.playing
+    view = state.advance(view, "play", n_ticks=16, live=True, now=1001.0, refresh_sec=1.0)
+    view = _play(view, 17, live=True)  # replays at its speed, one tick a refresh
+    assert view.tick == 14 and not view.following
+    view = state.advance(view, "live", n_ticks=20, live=True, now=1002.0, refresh_sec=1.0)
+    assert view.tick == 19 and view.following and view.playing
+
+
+def test_playback_that_catches_up_with_a_live_head_follows_it():
+    view = View(source="s", model="m", tick=7, speed=5)
     view = _play(view, 10, live=True)
-    assert view.tick == 9 and view.playing and not view.ended
-    view = _play(view, 15, live=True)
-    assert view.tick == 10
+    assert view.tick == 9 and view.following
+
+
+def test_a_replay_opened_afresh_starts_where_the_model_has_history():
+    view = replace(View(source="s", model="m"), extra={"fresh": True})
+    view = state.advance(view, "load", n_ticks=60, live=False, now=1000.0, refresh_sec=1.0, start=12)
+    assert view.tick == 12 and not view.following
+    short = state.advance(view, "load", n_ticks=5, live=False, now=1000.0, refresh_sec=1.0, start=12)
+    assert short.tick == 4
+
+
+def test_reset_starts_over_and_forgets_the_zoom():
+    view = View(source="s", model="m", tick=40)
+    reset = state.advance(view, "reset", n_ticks=60, live=False, now=1.0, refresh_sec=1.0, start=12)
+    assert reset.tick == 12 and reset.zoom == view.zoom + 1
+    assert reset.ui_key() != view.ui_key()
+    for action in ("tick", "back", "forward", "scrub", "select", "speed"):
+        moved = state.advance(view, action, n_ticks=60, live=False, now=1.0, refresh_sec=1.0)
+        assert moved.ui_key() == view.ui_key(), action  # the zoom survives
 
 
 def test_patch_gap():

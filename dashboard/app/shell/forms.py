@@ -1,0 +1,85 @@
+"""Forms rendered from declared parameter lists (:mod:`dashboard.app.fields`): a model's
+parameters, a source kind's options. Each field's id is a pattern-matching dict
+``{"type": PARAM_FIELD, "form": <form>, "name": <field>}``, so one callback reads a whole form
+with ``ALL``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from ..fields import BOOLEAN, CHOICE, INTEGER, NUMBER, Field
+from . import ids
+
+
+def field_id(form: str, name: str) -> dict[str, str]:
+    return {"type": ids.PARAM_FIELD, "form": form, "name": name}
+
+
+def _control(form: str, field: Field, value: Any) -> Any:
+    fid = field_id(form, field.name)
+    if field.kind == BOOLEAN:
+        return dbc.Switch(id=fid, value=bool(value), label=field.label, className="shell-field-switch")
+    if field.kind == CHOICE:
+        return dbc.Select(
+            id=fid,
+            options=[{"label": str(c), "value": str(c)} for c in field.choices or ()],
+            value=str(value),
+            size="sm",
+        )
+    if field.kind in (NUMBER, INTEGER):
+        return dbc.Input(
+            id=fid,
+            type="number",
+            value=value,
+            min=field.low,
+            max=field.high,
+            step=1 if field.kind == INTEGER else "any",
+            size="sm",
+            debounce=True,
+        )
+    return dbc.Input(id=fid, type="text", value=value or "", size="sm", debounce=True)
+
+
+def _bounds(field: Field) -> str:
+    if field.kind not in (NUMBER, INTEGER) or (field.low is None and field.high is None):
+        return ""
+    low = "any" if field.low is None else f"{field.low:g}"
+    high = "any" if field.high is None else f"{field.high:g}"
+    return f" ({low}–{high}; default {field.default:g})" if field.default is not None else ""
+
+
+def render_form(form: str, fields: Sequence[Field], values: Mapping[str, Any]) -> list:
+    """One row per field: its label, its control (holding ``values`` or the default) and its help."""
+    rows = []
+    for field in fields:
+        value = values.get(field.name, field.default)
+        label = [] if field.kind == BOOLEAN else [dbc.Label(field.label, html_for=field.name, className="shell-field-label")]
+        rows.append(
+            html.Div(
+                [
+                    *label,
+                    _control(form, field, value),
+                    dbc.FormText(f"{field.description}{_bounds(field)}"),
+                ],
+                className="shell-field mb-2",
+            )
+        )
+    if not rows:
+        rows.append(html.P("Nothing to set here.", className="text-muted small"))
+    return rows
+
+
+def values_of(field_ids: Any, values: Any) -> dict[str, Any]:
+    """A form's values by field name, from the ``ALL`` field ids and values a callback got
+    (untrusted: anything not shaped like a field is left out)."""
+    if not isinstance(field_ids, list) or not isinstance(values, list):
+        return {}
+    out = {}
+    for key, value in zip(field_ids, values, strict=False):
+        if isinstance(key, dict) and isinstance(key.get("name"), str):
+            out[key["name"]] = value
+    return out
