@@ -247,10 +247,13 @@ def test_cli_maps_the_columns_of_a_foreign_file_like_the_dashboard(tmp_path, cap
     from dashboard.generate import generate_demo_dataset
 
     generate_demo_dataset(tmp_path, formats="csv", progress=False)
-    data = tmp_path / "demo_dataset.csv"
-    header, rest = data.read_text().split("\n", 1)
+    header, rest = (tmp_path / "demo_dataset.csv").read_text().split("\n", 1)
     renamed = header.replace("server_name", "host").replace("latency_ms", "latency_s")
-    data.write_text(renamed + "\n" + rest)
+    (tmp_path / "export.csv").write_text(renamed + "\n" + rest)  # its labels: the metadata
+    (tmp_path / "export_metadata.json").write_text(
+        (tmp_path / "demo_dataset_metadata.json").read_text()
+    )
+    data = tmp_path / "export.csv"
     argv = ["--data", str(data), "--columns", "host=server_name,latency_s=latency_ms"]
     assert evaluate_main(argv) == 0
     out = capsys.readouterr().out
