@@ -10,32 +10,25 @@ import numpy as np
 from ...models.alerts import STATE_NAMES
 from ..fleet import Phase
 
-# Okabe & Ito's palette, told apart with every common colour-vision deficiency; states are
-# also written out wherever their colour appears (bar labels, badges).
-OKABE_ITO = {
-    "orange": "#E69F00",
-    "sky": "#56B4E9",
-    "green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-}
-# Colours of the alert states, in the order of STATE_NAMES (normal, pending, firing, recovering).
-ALERT_COLORS = (OKABE_ITO["green"], OKABE_ITO["orange"], OKABE_ITO["vermillion"], OKABE_ITO["blue"])
+# Colours of the alert states, in the order of STATE_NAMES (normal, pending, firing,
+# recovering): Okabe & Ito's green and orange with a dark red and an indigo, chosen so that
+# every two stay far apart (CIELAB distance over 30) with protanopia, deuteranopia and
+# tritanopia simulated; the states are also written out wherever their colour appears.
+ALERT_COLORS = ("#009E73", "#E69F00", "#A50026", "#4B4BA8")
 ALERT_LABELS = STATE_NAMES
 PHASE_RGB = {
     "stable": (0, 158, 115),
     "escalation": (230, 159, 0),
-    "peak": (213, 94, 0),
-    "recovery": (0, 114, 178),
+    "peak": (165, 0, 38),
+    "recovery": (75, 75, 168),
 }
 PHASE_ALPHA = {"stable": 0.06, "escalation": 0.13, "peak": 0.13, "recovery": 0.09}
 PHASE_COLORS = {k: f"rgba({r}, {g}, {b}, {PHASE_ALPHA[k]})" for k, (r, g, b) in PHASE_RGB.items()}
 OTHER_PHASE_RGB = (127, 140, 141)
 FLEET_MEAN_COLOR = "#2c3e50"
-FLEET_MAX_COLOR = OKABE_ITO["vermillion"]
-SERVER_COLORS = (OKABE_ITO["blue"], OKABE_ITO["purple"], OKABE_ITO["green"], OKABE_ITO["orange"])
+FLEET_MAX_COLOR = ALERT_COLORS[2]
+# The selected servers' lines: Okabe & Ito's blue, reddish purple, sky blue and vermillion.
+SERVER_COLORS = ("#0072B2", "#CC79A7", "#56B4E9", "#D55E00")
 # ColorBrewer's YlOrBr: lightness falls steadily with risk, so the map reads the same in
 # any colour vision and in grey.
 RISK_SCALE = [

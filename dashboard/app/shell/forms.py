@@ -30,18 +30,14 @@ def _control(form: str, field: Field, value: Any) -> Any:
             value=str(value),
             size="sm",
         )
+    # No debounce: the Apply button reads the fields, and must read what was typed last.
     if field.kind in (NUMBER, INTEGER):
+        # No min/max on the element: the browser would turn an out-of-range number into no
+        # value at all; the bounds are checked (and named) when the form is applied.
         return dbc.Input(
-            id=fid,
-            type="number",
-            value=value,
-            min=field.low,
-            max=field.high,
-            step=1 if field.kind == INTEGER else "any",
-            size="sm",
-            debounce=True,
+            id=fid, type="number", value=value, step=1 if field.kind == INTEGER else "any", size="sm"
         )
-    return dbc.Input(id=fid, type="text", value=value or "", size="sm", debounce=True)
+    return dbc.Input(id=fid, type="text", value=value or "", size="sm")
 
 
 def _bounds(field: Field) -> str:

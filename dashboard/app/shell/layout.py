@@ -152,8 +152,8 @@ def open_modal(services: Services) -> dbc.Modal:
                         size="sm",
                     ),
                     dbc.FormText(
-                        "Relative paths start at the data roots' first folder; only files under "
-                        "the data roots can be opened."
+                        "An absolute path, or one relative to the folder the server runs in; "
+                        "only files under the data roots open, as in a link."
                     ),
                     html.Div(id=ids.OPEN_OPTIONS, className="mt-2"),
                     dbc.Alert(id=ids.OPEN_ERROR, color="warning", is_open=False, className="mt-2 mb-0"),
