@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(0.5)
         card.screenshot(str(DOCS / "why.png"))
         print(f"wrote {DOCS / 'why.png'}")
-        driver.find_element(By.ID, "shell-open").click()
+        driver.execute_script("window.scrollTo(0, 0); document.getElementById('shell-open').click()")
         WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "shell-open-target"))
         target = driver.find_element(By.ID, "shell-open-target")
         target.send_keys("exports/metrics.csv")

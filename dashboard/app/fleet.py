@@ -22,6 +22,16 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class Extent:
+    """The time span a graph's x axis shows: ``start`` to ``end`` (ISO strings). ``filling``:
+    the window is not full yet and reaches past the data (to where it will end)."""
+
+    start: str
+    end: str
+    filling: bool = False
+
+
+@dataclass(frozen=True)
 class Fleet:
     """Facts about one source at one length: server axis, tick times, phases, metadata."""
 

@@ -189,12 +189,12 @@ def _driver(window: Window, server: int, factor: str, contribution: float) -> Dr
     label = factor_label(factor, metric)
     if metric is None or window.n_ticks == 0:
         return Driver(factor, label, contribution)
-    values = np.asarray(window.metric(metric), dtype=np.float64)
-    series = values[:, server]
+    values = window.metric(metric)  # (T, N); only this server's column and the last tick are read
+    series = np.asarray(values[:, server], dtype=np.float64)
     value = float(series[-1]) if np.isfinite(series[-1]) else None
     normal = _normal(series)
     profile = str(window.profiles[server]) if window.n_servers else ""
-    peers = _peers(values[-1], window.profiles, server)
+    peers = _peers(np.asarray(values[-1], dtype=np.float64), window.profiles, server)
     raised_s, direction = _raised(series, normal, metric, window.tick_seconds)
     return Driver(
         factor, label, contribution, metric, value, normal, peers, profile, raised_s, direction

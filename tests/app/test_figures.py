@@ -69,7 +69,7 @@ def test_trend_figure_has_phase_bands_and_thresholds():
         threshold=0.5,
         clear_threshold=0.3,
         uirevision="r",
-        extent=(times[0], times[-1]),
+        extent=fleet.Extent(times[0], times[-1], filling=True),
     )
     assert [t["name"] for t in f["data"]] == ["fleet mean", "fleet max", "web-000"]
     shapes = f["layout"]["shapes"]
@@ -85,7 +85,7 @@ def test_trend_figure_has_phase_bands_and_thresholds():
 def test_trend_patch_appends_and_trims_each_trace():
     times = np.array(["t1"])
     ops = _ops(
-        fig.trend_patch(times, np.array([0.1]), np.array([0.2]), [np.array([0.3])], 1, ["t0", "t1"])
+        fig.trend_patch(times, np.array([0.1]), np.array([0.2]), [np.array([0.3])], 1, fleet.Extent("t0", "t1"))
     )
     appends = [o for o in ops if o["operation"] == "Append"]
     deletes = [o for o in ops if o["operation"] == "Delete"]
@@ -114,7 +114,7 @@ def test_strip_figure_puts_time_on_x_with_one_z_row_per_tick():
     f = fig.strip_figure(times, z, ["a", "b", "c"], "r")
     trace = f["data"][0]
     assert trace["transpose"] is True and trace["z"].shape == (2, 3)
-    ops = _ops(fig.strip_patch(np.array(["t2"]), z[:1], 1, ("t1", "t2")))
+    ops = _ops(fig.strip_patch(np.array(["t2"]), z[:1], 1, fleet.Extent("t1", "t2")))
     assert [o["operation"] for o in ops] == ["Append", "Delete", "Append", "Delete", "Assign"]
 
 
@@ -127,7 +127,7 @@ def test_metrics_figure_trace_order_matches_its_patch():
     assert f["data"][1]["fill"] == "tonexty" and f["data"][6]["name"] == "web-000"
     ops = _ops(
         fig.metrics_patch(
-            times[:1], {m: (np.zeros(1), np.ones(1)) for m in bands}, [series["web-000"]], 0, ("t0", "t1")
+            times[:1], {m: (np.zeros(1), np.ones(1)) for m in bands}, [series["web-000"]], 0, fleet.Extent("t0", "t1")
         )
     )
     traces = [o for o in ops if o["location"][0] == "data"]

@@ -9,6 +9,7 @@ from dash import Patch
 
 from ..arrays import has_data, rounded
 from ..captions import METRIC_AXES, METRIC_NOUNS, METRIC_PANELS, decimals
+from ..fleet import Extent
 from .style import (
     GRID,
     LOWER_HEIGHT,
@@ -31,7 +32,7 @@ def metrics_figure(
     uirevision: str,
     *,
     band: str = "fleet",
-    extent: Sequence[str] | None = None,
+    extent: Extent | None = None,
     phase_bands: list[dict] | None = None,
     empty_notes: Mapping[str, str] | None = None,
 ) -> dict:
@@ -159,7 +160,7 @@ def metrics_patch(
     bands: Mapping[str, tuple[np.ndarray, np.ndarray]],
     servers: Sequence[Mapping[str, np.ndarray]],
     n_drop: int,
-    extent: Sequence[str],
+    extent: Extent,
 ) -> Patch:
     patch = Patch()
     patch["layout"]["xaxis"]["autorangeoptions"] = extent_options(extent)

@@ -9,6 +9,7 @@ from dash import Patch
 
 from ..arrays import has_data
 from ..captions import NO_SCORES, NO_SERVERS
+from ..fleet import Extent
 from .style import (
     LOWER_HEIGHT,
     RISK_SCALE,
@@ -27,7 +28,7 @@ def strip_figure(
     labels: Sequence[str],
     uirevision: str,
     *,
-    extent: Sequence[str] | None = None,
+    extent: Extent | None = None,
     phase_bands: list[dict] | None = None,
     empty_note: str | None = None,
 ) -> dict:
@@ -85,7 +86,7 @@ def strip_figure(
 
 
 def strip_patch(
-    times: np.ndarray, z_rows: np.ndarray, n_drop: int, extent: Sequence[str]
+    times: np.ndarray, z_rows: np.ndarray, n_drop: int, extent: Extent
 ) -> Patch:
     patch = Patch()
     extend(patch["data"][0]["x"], times, n_drop)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...models.alerts import STATE_NAMES
-from ..fleet import Phase
+from ..fleet import Extent, Phase
 
 # Colours of the alert states, in the order of STATE_NAMES (normal, pending, firing,
 # recovering): Okabe & Ito's green and orange with a dark red and an indigo, chosen so that
@@ -81,7 +81,7 @@ def base_layout(uirevision: str, height: int, **extra) -> dict:
     return layout
 
 
-def time_axis(extent: Sequence[str] | None, **extra) -> dict:
+def time_axis(extent: Extent | None, **extra) -> dict:
     """A date x axis that autoranges to ``extent`` (the window's first and last times).
 
     Autorange, not a fixed range: a user's zoom then survives every refresh (uirevision
@@ -95,10 +95,13 @@ def time_axis(extent: Sequence[str] | None, **extra) -> dict:
     return axis
 
 
-def extent_options(extent: Sequence[str]) -> dict:
+def extent_options(extent: Extent) -> dict:
     # clipmin/clipmax, not minallowed/maxallowed: plotly reads date strings in the former only.
-    x0, x1 = extent
-    return {"clipmin": x0, "clipmax": x1, "include": [x0, x1]}
+    # "include" only while the window fills: then the axis reaches past the data.
+    options = {"clipmin": extent.start, "clipmax": extent.end}
+    if extent.filling:
+        options["include"] = [extent.start, extent.end]
+    return options
 
 
 def phase_bands(

@@ -10,7 +10,6 @@ from ..captions import NO_SCORES_NOW, NO_SERVERS
 from .style import ALERT_COLORS, ALERT_LABELS, GRID, base_layout, note, plain, plain_text
 
 INSIDE_FROM = 0.35  # a bar this long holds its label; a shorter one has it beside it
-DARK_TEXT_STATES = (1,)  # pending: light orange under white text would be hard to read
 
 
 def _top5_data(names, profiles, probability, alerts) -> dict:
@@ -28,12 +27,9 @@ def _top5_data(names, profiles, probability, alerts) -> dict:
             ],
             dtype=object,
         ),
-        # Every bar says its state and risk, a zero-length one too (beside it).
+        # Every bar says its state and risk, a zero-length one too (beside it); inside a bar
+        # plotly picks the text colour that contrasts with the bar's.
         "textposition": np.where(inside, "inside", "outside").astype(object),
-        "insidetextfont": {
-            "color": np.where(np.isin(states, DARK_TEXT_STATES), "#1b1b1b", "#ffffff").astype(object),
-            "size": 11,
-        },
         "marker": {"color": np.array([ALERT_COLORS[s] for s in states], dtype=object)},
     }
 
@@ -65,6 +61,7 @@ def top5_figure(
         "type": "bar",
         "orientation": "h",
         "insidetextanchor": "start",
+        "insidetextfont": {"size": 11},
         "outsidetextfont": {"color": "#5d6d7e", "size": 11},
         "hovertemplate": "<b>%{y}</b><br>%{text}<br>risk %{x:.0%}<extra></extra>",
         "cliponaxis": False,

@@ -9,6 +9,7 @@ from dash import Patch
 
 from ..arrays import has_data, rounded
 from ..captions import NO_SCORES
+from ..fleet import Extent
 from .style import (
     FLEET_MAX_COLOR,
     FLEET_MEAN_COLOR,
@@ -49,7 +50,7 @@ def trend_figure(
     threshold: float,
     clear_threshold: float,
     uirevision: str,
-    extent: Sequence[str] | None = None,
+    extent: Extent | None = None,
     peak_servers: np.ndarray | None = None,
     empty_note: str = NO_SCORES,
 ) -> dict:
@@ -110,7 +111,7 @@ def trend_patch(
     peak: np.ndarray,
     servers: Sequence[np.ndarray],
     n_drop: int,
-    extent: Sequence[str],
+    extent: Extent,
     peak_servers: np.ndarray | None = None,
 ) -> Patch:
     """Move the trend forward: new points on every trace, the oldest ``n_drop`` dropped, and

@@ -242,6 +242,7 @@ def tick_answer(
         view, problems = view_from_query(values[(shell_ids.URL, "search")], default, models)
     else:
         view, problems = view_from_store(store, default)
+    before = None if action == "load" or problems else view  # what the page shows now
     messages += problems
 
     try:
@@ -309,7 +310,7 @@ def tick_answer(
         refresh_sec=refresh_sec,
         start=START_TICK,
     )
-    render(services, view, fleet, "source" if fell_back else action, answer)
+    render(services, view, fleet, "source" if fell_back else action, answer, before)
     answer[(ids.INTERVAL, "disabled")] = not answer[(ids.VIEW, "data")]["playing"]
     answer[(ids.INTERVAL, "max_intervals")] = n_intervals + 1
     if services.degraded():

@@ -18,7 +18,7 @@ from .. import figures as fig
 from ..arrays import kpi_summary, strip_values, top_servers
 from ..captions import NO_SCORES, NO_SERVERS
 from ..figures.why import HEIGHT as WHY_HEIGHT
-from ..fleet import Fleet
+from ..fleet import Extent, Fleet
 from ..services import Services
 from ..shell import ids as shell_ids
 from . import ids
@@ -35,6 +35,7 @@ from .view import (
     duration_text,
     elapsed_s,
     fleet_lines,
+    focus_heading,
     kpi_tiles,
     live_button,
     metric_gaps,
@@ -64,8 +65,8 @@ STRIP_BAND = {"y0": 1.006, "y1": 1.03, "layer": "above", "alpha": 0.85, "labels"
 class Axes:
     """What every graph's time axis needs for one answer: the window's extent and phase bands."""
 
-    extent: tuple[str, str]
-    strip_extent: tuple[str, str]
+    extent: Extent
+    strip_extent: Extent
     trend_bands: list
     strip_bands: list
     metrics_bands: list
@@ -87,6 +88,7 @@ def metrics_card(frame: Frame, view: View, axes: Axes) -> tuple[dict, str | None
     fleet = frame.fleet
     shown, focus = metrics_servers(frame, view)
     profile = peer_profile(fleet, shown)
+    heading = focus_heading(frame, shown[0]) if focus else ""
     series = dict(zip((fleet.names[i] for i in shown), server_series(frame, shown), strict=False))
     figure = fig.metrics_figure(
         frame.times,
@@ -98,7 +100,7 @@ def metrics_card(frame: Frame, view: View, axes: Axes) -> tuple[dict, str | None
         phase_bands=axes.metrics_bands,
         empty_notes=frame.metric_notes,
     )
-    return figure, focus, metrics_subtitle(view.selection, focus, profile)
+    return figure, focus, metrics_subtitle(view.selection, focus, profile, heading)
 
 
 def strip_card(frame: Frame, view: View, axes: Axes) -> tuple[dict, np.ndarray]:
@@ -269,22 +271,36 @@ def status_values(
     return answer, since
 
 
-def controls_values(view: View, fleet: Fleet) -> Answer:
-    """The play button, the progress text and the live button for ``view``."""
-    label, disabled, shown = live_button(view, fleet)
-    return {
-        (ids.PLAY, "children"): play_label(view),
-        (ids.PLAY, "title"): play_hint(view),
-        (ids.PROGRESS, "children"): progress_text(view, fleet),
-        (ids.LIVE, "children"): label,
-        (ids.LIVE, "disabled"): disabled,
-        (ids.LIVE, "className"): "btn btn-sm live-live" + ("" if shown else " d-none")
-        + (" live-at-head" if view.following else ""),
-    }
+def controls_values(view: View, fleet: Fleet, before: View | None) -> Answer:
+    """The progress text, and the play and live buttons when they change (``before``: the view
+    the page showed until now; None: unknown, send everything)."""
+    answer: Answer = {(ids.PROGRESS, "children"): progress_text(view, fleet)}
+    fresh = before is None or before.source != view.source
+    if fresh or (before.playing, before.ended) != (view.playing, view.ended):
+        answer[(ids.PLAY, "children")] = play_label(view)
+        answer[(ids.PLAY, "title")] = play_hint(view)
+    if fresh or before.following != view.following:
+        label, disabled, shown = live_button(view, fleet)
+        answer[(ids.LIVE, "children")] = label
+        answer[(ids.LIVE, "disabled")] = disabled
+        answer[(ids.LIVE, "className")] = (
+            "btn btn-sm live-live"
+            + ("" if shown else " d-none")
+            + (" live-at-head" if view.following else "")
+        )
+    return answer
 
 
-def render(services: Services, view: View, fleet: Fleet, action: str, answer: Answer) -> None:
-    """Fill ``answer`` with the graphs (patch or full) and the controls for ``view``."""
+def render(
+    services: Services,
+    view: View,
+    fleet: Fleet,
+    action: str,
+    answer: Answer,
+    before: View | None = None,
+) -> None:
+    """Fill ``answer`` with the graphs (patch or full) and the controls for ``view``
+    (``before``: the view the page showed until now, when known)."""
     gap = patch_gap(view)
     if view.shown_tick == 0:
         gap = None  # a single-point figure (markers, no line) is redrawn in full
@@ -361,6 +377,6 @@ def render(services: Services, view: View, fleet: Fleet, action: str, answer: An
     view = replace(view, shown_key=view.key(), shown_tick=view.tick)
     answer[(ids.VIEW, "data")] = view.to_store()
     answer[(ids.SLIDER, "value")] = view.tick
-    answer.update(controls_values(view, fleet))
+    answer.update(controls_values(view, fleet, None if gap is None else before))
     if action in ("speed",):
         answer[(ids.SPEED, "value")] = view.speed

@@ -18,7 +18,7 @@ from ...models.explain import explain
 from ...sources.base import Window
 from ..arrays import fleet_bands, has_data, profile_groups, strip_labels, strip_rows, top_servers
 from ..captions import METRIC_NOUNS, METRIC_PANELS, NO_SCORES_NOW, NO_SERVERS, PANEL_METRICS
-from ..fleet import Fleet
+from ..fleet import Extent, Fleet
 from ..services import Services
 from .state import WINDOW, View
 
@@ -126,17 +126,23 @@ def riskiest(frame: Frame) -> int | None:
 
 def focus(frame: Frame, view: View) -> int | None:
     """The server the "why" card and the rolling metrics follow while nothing is selected:
-    the riskiest now, or the one they followed until now while it stays within
-    ``FOCUS_MARGIN`` of the riskiest (near-ties do not make the cards jump every refresh)."""
+    the riskiest now, or the one they followed until now unless another is clearly riskier
+    (by ``FOCUS_MARGIN``) and at risk (at the alert threshold): near-ties and a healthy
+    fleet's noise do not make the cards jump from server to server every refresh."""
     top = riskiest(frame)
     if top is None:
         return None
     kept = frame.fleet.index.get(view.metrics_focus) if view.metrics_focus else None
     if kept is not None and kept != top:
         p = np.nan_to_num(frame.scores.probability, nan=-1.0)
-        if p[kept] >= p[top] - FOCUS_MARGIN:
+        if p[top] < frame.threshold or p[kept] >= p[top] - FOCUS_MARGIN:
             return int(kept)
     return top
+
+
+def focus_heading(frame: Frame, server: int) -> str:
+    """How the followed server stands: "riskiest now", or "riskiest lately" once another leads."""
+    return "riskiest now" if server == riskiest(frame) else "riskiest lately"
 
 
 def metrics_servers(frame: Frame, view: View) -> tuple[list[int], str | None]:
@@ -158,13 +164,15 @@ def peer_profile(fleet: Fleet, shown: list[int]) -> str | None:
     return str(fleet.profiles[shown[0]]) if shown else None
 
 
-def metrics_subtitle(selection: tuple[str, ...], followed: str | None, profile: str | None) -> str:
+def metrics_subtitle(
+    selection: tuple[str, ...], followed: str | None, profile: str | None, heading: str = "riskiest now"
+) -> str:
     """The rolling metrics card's subtitle: whose lines it shows against which band."""
     band = f"{profile} peers' median–p95" if profile else "fleet median–p95"
     if selection:
         return f"selected vs {band}"
     if followed:
-        return f"riskiest now: {followed} vs {band}"
+        return f"{heading}: {followed} vs {band}"
     return band
 
 
@@ -219,7 +227,7 @@ def tick_step(fleet: Fleet) -> np.timedelta64:
     return np.median(np.diff(stamps).astype(np.int64)).astype("timedelta64[ms]")
 
 
-def window_extent(fleet: Fleet, tick: int, *, pad: bool = False) -> tuple[str, str]:
+def window_extent(fleet: Fleet, tick: int, *, pad: bool = False) -> Extent:
     """The time span the graphs show at ``tick``: the window's first tick to its last, or
     to where a window not yet full will end (so a first frame has a real time axis).
 
@@ -228,10 +236,17 @@ def window_extent(fleet: Fleet, tick: int, *, pad: bool = False) -> tuple[str, s
     first = max(0, tick - WINDOW + 1)
     step = tick_step(fleet)
     start = np.datetime64(fleet.times[first], "ms")
-    end = max(np.datetime64(fleet.times[tick], "ms"), start + step * (WINDOW - 1))
+    last = np.datetime64(fleet.times[tick], "ms")
+    end = max(last, start + step * (WINDOW - 1))
     if pad:
         start, end = start - step / 2, end + step / 2
-    return str(start), str(end)
+    return Extent(_iso(start), _iso(end), filling=bool(end > last + (step if pad else 0)))
+
+
+def _iso(moment: np.datetime64) -> str:
+    """ISO text to the second, or to the millisecond when it has a fraction (shorter on the wire)."""
+    whole = moment.astype("datetime64[s]")
+    return str(whole) if whole == moment else str(moment)
 
 
 def can_patch(frame: Frame) -> bool:
@@ -364,7 +379,7 @@ def why_card(frame: Frame, view: View, window: Window | None) -> WhyCard:
         if top is None:
             note = NO_SERVERS if fleet.n_servers == 0 else NO_SCORES_NOW
             return WhyCard("—", "", "secondary", note)
-        i, heading = top, "riskiest now" if top == riskiest(frame) else "among the riskiest"
+        i, heading = top, focus_heading(frame, top)
     risk = float(scores.probability[i])
     state = STATE_NAMES[int(np.clip(scores.alert[i], 0, 3))]
     card = WhyCard(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard.app.fleet import Fleet, Phase, iso_times
+from dashboard.app.fleet import Extent, Fleet, Phase, iso_times
 from dashboard.app.live import state
 from dashboard.app.live.state import View
 from dashboard.app.live.view import (
@@ -60,12 +60,14 @@ def test_durations_read_naturally():
 
 
 def test_a_first_frame_has_a_real_time_axis():
-    fleet = _fleet()
-    assert window_extent(fleet, 0) == ("2025-01-01T00:00:00.000", "2025-01-01T00:04:55.000")
-    assert window_extent(fleet, 0, pad=True)[0] == "2024-12-31T23:59:57.500"
-    one = _fleet(1)
-    x0, x1 = window_extent(one, 0)
-    assert x0 < x1  # never a zero-width axis (plotly would invent one around the point)
+    fleet = _fleet(80)
+    assert window_extent(fleet, 0) == Extent("2025-01-01T00:00:00", "2025-01-01T00:04:55", True)
+    assert window_extent(fleet, 0, pad=True).start == "2024-12-31T23:59:57.500"
+    full = window_extent(fleet, 70)  # a full window ends at its data: nothing to reach past
+    assert full == Extent("2025-01-01T00:00:55", "2025-01-01T00:05:50", False)
+    assert not window_extent(fleet, 70, pad=True).filling
+    one = window_extent(_fleet(1), 0)
+    assert one.start < one.end  # never a zero-width axis (plotly would invent one around the point)
 
 
 def test_phase_marks_never_crowd():
