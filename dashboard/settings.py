@@ -238,14 +238,14 @@ def _seconds(raw: str) -> float:
 
 def _count(raw: str) -> int:
     text = raw.strip().replace("_", "")
-    if not text.isdigit() or int(text) < 1 or len(text) > 15:
+    if not (text.isascii() and text.isdigit()) or len(text) > 15 or int(text) < 1:
         raise _Bad(f"expected a whole number of at least 1, got {raw.strip()[:40]!r}")
     return int(text)
 
 
 def _port(raw: str) -> int:
     text = raw.strip()
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    if not (len(text) <= 5 and text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
         raise _Bad(f"expected a port number 1-65535, got {text[:40]!r}")
     return int(text)
 

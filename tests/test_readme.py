@@ -4,7 +4,10 @@ Shell commands in ``bash`` blocks and inline ``python ...`` commands run in a sc
 serving commands (``run.py``, ``python -m dashboard SPEC``, gunicorn, ``run_dashboard()``,
 ``.run()``) are started on a free port, probed over HTTP and stopped. Python blocks run
 statement by statement. Install and set-up commands (``pip install``, ``scripts/*.sh``,
-``source``) are left out: the set-up scripts are what runs this test.
+``source``) are left out: the set-up scripts are what runs this test; so are the benchmark
+scripts (``python benchmarks/...``: long runs that print figures, some on the development
+data tests must not depend on). Commands with an ALL-CAPS placeholder (``SPEC``, ``DATA``)
+are templates for the user's own files.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 FENCE = re.compile(r"```(\w*)\n(.*?)```", re.S)
 INLINE = re.compile(r"`([^`\n]+)`")
-SET_UP = ("pip ", "bash scripts/", "source ", "apt-get ", "sudo ")
+SET_UP = ("pip ", "bash scripts/", "source ", "apt-get ", "sudo ", "python benchmarks/")
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]+$")  # SPEC, PATH_OR_SPEC: a template, not a command
 SERVING_CALLS = {"run_dashboard", "run"}
 START_TIMEOUT = 120
@@ -136,7 +139,10 @@ def _as_run_here(command: str, tmp_path: Path, port: int) -> tuple[list[str], di
     extra = {}
     while words and re.match(r"^[A-Z_]+=", words[0]):
         name, value = words.pop(0).split("=", 1)
-        extra[name] = str(tmp_path / value.lstrip("/")) if value.startswith("/") else value
+        if value.startswith("/"):  # a folder the operator names: here, a fresh one
+            value = str(tmp_path / value.lstrip("/"))
+            Path(value).mkdir(parents=True, exist_ok=True)
+        extra[name] = value
     words = [str(ROOT / w) if w == "run.py" else w for w in words]
     return words, _env(tmp_path, port, extra)
 

@@ -91,7 +91,7 @@ def test_four_workers_every_client_sees_each_tick_once_and_each_tick_is_scored_o
 
             def client(k: int) -> list[int]:
                 spec = sources[k % 2].replace("?", "%3F").replace("=", "%3D")
-                response = _open(server, f"?source={spec}&model=counting&tick={k % 3}")
+                response = _open(server, f"?source={spec}&model=counting&tick={k % 3 + 1}")  # links count from 1
                 store = response[ids.VIEW]["data"]
                 seen = [store["tick"]]
                 for n in range(1, polls + 1):
@@ -115,8 +115,8 @@ def test_four_workers_every_client_sees_each_tick_once_and_each_tick_is_scored_o
 def test_e4_a_worker_killed_mid_request_leaves_the_others_unaffected(tmp_path):
     env = _env(tmp_path, FLEET_TEST_SLOW_PID=str(tmp_path / "slow.pid"), FLEET_TEST_SLOW_S="20")
     with gunicorn(env, workers=2, cwd=tmp_path, extra=TEAM_APP[:2], app=TEAM_APP[2]) as server:
-        other = _open(server, "?tick=5")[ids.VIEW]["data"]
-        victim = _open(server, "?tick=5&model=heuristic")[ids.VIEW]["data"]
+        other = _open(server, "?tick=6")[ids.VIEW]["data"]
+        victim = _open(server, "?tick=6&model=heuristic")[ids.VIEW]["data"]
         slow_store = dict(victim, model="slow")
         result: dict = {}
 

@@ -25,12 +25,13 @@ def create_app(
     *,
     sources: dict[str, Any] | None = None,
     tabs: Sequence[Tab] | None = None,
+    embeddable: bool = False,
 ) -> dash.Dash:
     """Build the app: the shell, its tabs (default: :func:`~.tabs.default_tabs`), the server's limits.
 
     ``settings`` default to :meth:`Settings.from_env`. ``sources`` pins already-opened
     sources under their spec (what a CLI or ``LiveDashboard`` opened and checked is what
-    the app serves).
+    the app serves). ``embeddable`` lets a notebook frame the page (``LiveDashboard.show``).
     """
     settings = settings or Settings.from_env()
     if not settings.refresh_sec or settings.refresh_sec < MIN_REFRESH_SEC:
@@ -53,7 +54,8 @@ def create_app(
     shell_callbacks.register_callbacks(app, services)
     for tab in tabs:
         tab.register_callbacks(app, services)
-    configure_server(app, settings, services)  # last: the CSP hashes every inline script
+    # last: the CSP hashes every inline script
+    configure_server(app, settings, services, embeddable=embeddable)
     if settings.debug:
         # Under gunicorn nobody calls app.run(debug=...): switch the dev tools on here.
         app.enable_dev_tools(debug=True, dev_tools_hot_reload=False)

@@ -31,8 +31,12 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 1024 * 1024  # callback bodies are small; refuse anything bigger (413)
 
 
-def configure_server(app: dash.Dash, settings: Settings, services) -> None:
-    """Limits, error answers, headers, the optional login, ``/health`` and 404s of ``app``'s server."""
+def configure_server(app: dash.Dash, settings: Settings, services, *, embeddable: bool = False) -> None:
+    """Limits, error answers, headers, the optional login, ``/health`` and 404s of ``app``'s server.
+
+    ``embeddable``: another page may frame this one (a Jupyter notebook's output cell, for
+    ``LiveDashboard.show()``); a served app refuses to be framed.
+    """
     from flask_talisman import Talisman
 
     server = app.server
@@ -45,8 +49,8 @@ def configure_server(app: dash.Dash, settings: Settings, services) -> None:
         server,
         force_https=False,  # TLS ends at the proxy in front of a team server
         strict_transport_security=True,  # sent only on HTTPS requests
-        frame_options="DENY",
-        content_security_policy=content_security_policy(app),
+        frame_options=None if embeddable else "DENY",
+        content_security_policy=content_security_policy(app, embeddable=embeddable),
         referrer_policy="strict-origin-when-cross-origin",
         session_cookie_secure=False,
         x_content_type_options=True,
@@ -73,10 +77,11 @@ def answer_malformed_requests(error: Exception):
 
 PUBLIC_PATHS = frozenset({"/health"})
 # Paths the Dash renderer uses; the page itself is served at "/" only.
-_DASH_PREFIXES = ("/_dash-", "/assets/", "/_favicon.ico", "/_reload-hash")
+# "/_alive_": Dash's Jupyter mode checks that the server it started answers.
+_DASH_PREFIXES = ("/_dash-", "/assets/", "/_favicon.ico", "/_reload-hash", "/_alive_")
 
 
-def content_security_policy(app) -> dict[str, Any]:
+def content_security_policy(app, *, embeddable: bool = False) -> dict[str, Any]:
     """The CSP: everything from this server; Dash's inline scripts by hash; eval for plotly.js."""
     return {
         "default-src": "'self'",
@@ -88,7 +93,7 @@ def content_security_policy(app) -> dict[str, Any]:
         "object-src": "'none'",
         "base-uri": "'self'",
         "form-action": "'self'",
-        "frame-ancestors": "'none'",
+        "frame-ancestors": "*" if embeddable else "'none'",
     }
 
 

@@ -117,12 +117,12 @@ class LiveDashboard:
         self.refresh_sec = refresh_sec
         self._settings = settings
 
-    def create_app(self, debug: bool | None = None) -> dash.Dash:
+    def create_app(self, debug: bool | None = None, *, embeddable: bool = False) -> dash.Dash:
         settings = served_settings(
             self._settings, refresh_sec=self.refresh_sec, model=self.model, debug=debug
         )
         settings, pinned = pin_source(settings, self.data_source)
-        return create_app(settings, sources=pinned)
+        return create_app(settings, sources=pinned, embeddable=embeddable)
 
     def run(
         self,
@@ -147,7 +147,7 @@ class LiveDashboard:
         if not jupyter_dash.active:
             raise DashboardError("show() draws the dashboard in a Jupyter notebook; elsewhere call run()")
         port = port or free_port(host)
-        self.app = self.create_app(debug=False)
+        self.app = self.create_app(debug=False, embeddable=True)  # the output cell frames it
         self.url = f"http://{host}:{port}/"
         self.app.run(jupyter_mode="inline", jupyter_height=height, host=host, port=port, debug=False)
 

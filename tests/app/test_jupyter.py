@@ -27,7 +27,9 @@ def test_show_renders_inline_without_blocking_the_kernel(tmp_path):
             f"board = LiveDashboard(source, refresh_sec=2)\nboard.show(port={port})",
             # The kernel is free: the next cell runs while the dashboard serves.
             "import urllib.request\n"
-            "print('layout', urllib.request.urlopen(board.url + '_dash-layout', timeout=30).status)",
+            "print('layout', urllib.request.urlopen(board.url + '_dash-layout', timeout=30).status)\n"
+            "page = urllib.request.urlopen(board.url, timeout=30)\n"
+            "print('framing', page.headers.get('X-Frame-Options'), page.headers.get('Content-Security-Policy'))",
         ]
     )
     NotebookClient(notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
@@ -37,7 +39,9 @@ def test_show_renders_inline_without_blocking_the_kernel(tmp_path):
     assert displays, shown
     html = "".join(str(o.data.get("text/html", "")) for o in displays)
     assert "<iframe" in html and f":{port}/" in html
-    assert "layout 200" in "".join(o.get("text", "") for o in probe)
+    probed = "".join(o.get("text", "") for o in probe)
+    assert "layout 200" in probed
+    assert "framing None" in probed and "frame-ancestors *" in probed  # the output cell may frame it
 
 
 def test_show_outside_a_notebook_says_to_call_run():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from dashboard.app.live import ids
@@ -48,16 +46,22 @@ def test_echoed_values_are_capped():
 def test_the_page_shows_no_server_path_and_no_root(client, settings):
     _, data = post_tick(client, {(shell_ids.URL, "search"): "?source=csv:/proc/self/environ"})
     message = response_value(data, shell_ids.MESSAGE, "children")
-    assert "environ" in message and "outside the data roots" in message
+    assert "environ" in message and "not a data file" in message
     assert "/proc" not in message and str(settings.data_roots[0]) not in message
     assert "allowed roots" not in message and "resolve" not in message
 
 
-def test_a_missing_file_under_the_root_is_named_relative_to_it(client, settings):
-    missing = Path(settings.data_roots[0]) / "sub" / "gone.csv"
-    _, data = post_tick(client, {(shell_ids.URL, "search"): f"?source={missing}"})
+def test_a_broken_file_under_a_root_is_named_relative_to_it(tmp_path):
+    from dashboard.app import create_app
+    from dashboard.settings import Settings
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "broken.csv").write_bytes(b"\x00\x01 not text")
+    app = create_app(Settings(data_roots=(tmp_path,), demo_dir=tmp_path / "none"))
+    search = f"?source={tmp_path / 'sub' / 'broken.csv'}"
+    _, data = post_tick(app.server.test_client(), {(shell_ids.URL, "search"): search})
     message = response_value(data, shell_ids.MESSAGE, "children")
-    assert "'sub/gone.csv' does not exist" in message and str(missing.parent) not in message
+    assert "sub/broken.csv" in message and str(tmp_path) not in message
 
 
 def test_a_huge_number_in_a_link_is_not_echoed_in_full(client):

@@ -55,26 +55,26 @@ def metrics_figure(
             {
                 "type": "scatter",
                 "mode": mode,
-                "name": f"{band} median {label}",
+                "name": f"{plain_text(band)} median {label}",
                 "x": times,
                 "y": rounded(median, d),
                 "yaxis": axis,
                 "line": {"color": "#95a5a6", "width": 1},
-                "hovertemplate": f"{band} median {fmt}<extra></extra>",
+                "hovertemplate": f"{plain_text(band)} median {fmt}<extra></extra>",
             }
         )
         data.append(
             {
                 "type": "scatter",
                 "mode": mode,
-                "name": f"{band} p95 {label}",
+                "name": f"{plain_text(band)} p95 {label}",
                 "x": times,
                 "y": rounded(p95, d),
                 "yaxis": axis,
                 "fill": "tonexty",
                 "fillcolor": "rgba(149, 165, 166, 0.22)",
                 "line": {"color": "#bdc3c7", "width": 1},
-                "hovertemplate": f"{band} p95 {fmt}<extra></extra>",
+                "hovertemplate": f"{plain_text(band)} p95 {fmt}<extra></extra>",
             }
         )
     for j, (server, series) in enumerate(servers.items()):
