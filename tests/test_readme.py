@@ -32,6 +32,10 @@ FENCE = re.compile(r"```(\w*)\n(.*?)```", re.S)
 INLINE = re.compile(r"`([^`\n]+)`")
 SET_UP = ("pip ", "bash scripts/", "source ", "apt-get ", "sudo ", "python benchmarks/")
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]+$")  # SPEC, PATH_OR_SPEC: a template, not a command
+# An operator's hosts: system paths, other machines, a password prompt, a Celery worker that
+# runs until stopped. Shown, not run here; tests/test_team_server.py runs the same setups
+# (login, Redis, Celery) on loopback ports.
+OPERATOR_ONLY = re.compile(r"/etc/|\.internal\b|^celery |^echo |dashboard\.auth ")
 SERVING_CALLS = {"run_dashboard", "run"}
 START_TIMEOUT = 120
 
@@ -45,9 +49,9 @@ def _blocks(language: str) -> list[str]:
 def _shell_commands() -> list[str]:
     commands = []
     for body in _blocks("bash"):
-        for line in body.splitlines():
+        for line in body.replace("\\\n", " ").splitlines():
             command = line.split(" #", 1)[0].strip()
-            if command:
+            if command and not command.startswith("#"):
                 commands.append(command)
     prose = FENCE.sub("", README)
     commands += [span for span in INLINE.findall(prose) if span.startswith("python ")]
@@ -56,7 +60,11 @@ def _shell_commands() -> list[str]:
 
 def _runnable(command: str) -> bool:
     words = shlex.split(command)
-    return not command.startswith(SET_UP) and not any(PLACEHOLDER.match(w) for w in words)
+    return (
+        not command.startswith(SET_UP)
+        and not OPERATOR_ONLY.search(command)
+        and not any(PLACEHOLDER.match(w) for w in words)
+    )
 
 
 SHELL = [c for c in _shell_commands() if _runnable(c)]
