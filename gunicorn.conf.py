@@ -3,8 +3,8 @@
 gunicorn also reads this file by itself when started from this folder. Command-line
 flags win over it (``-w 4``, ``-b 0.0.0.0:8050``). Environment:
 
-- ``FLEET_BIND`` (default ``127.0.0.1:8050``): put a TLS proxy in front before binding
-  other addresses;
+- ``FLEET_BIND`` (default ``FLEET_HOST:FLEET_PORT``, as for the other commands:
+  ``127.0.0.1:8050``): put a TLS proxy in front before binding other addresses;
 - ``WEB_CONCURRENCY`` (default ``2 x cores + 1``, at most 9): worker processes;
 - every ``FLEET_*`` setting of ``dashboard.settings``, checked here once before any
   worker starts.
@@ -25,7 +25,9 @@ def _int_env(name, default, low, high):
     return int(raw)
 
 
-bind = os.environ.get("FLEET_BIND", "127.0.0.1:8050")
+bind = os.environ.get("FLEET_BIND") or "{}:{}".format(
+    os.environ.get("FLEET_HOST", "").strip() or "127.0.0.1", _int_env("FLEET_PORT", 8050, 1, 65535)
+)
 workers = _int_env("WEB_CONCURRENCY", min(2 * _cores + 1, 9), 1, 64)
 worker_class = "sync"
 timeout = 30  # heavy work runs as background jobs; a request never needs longer

@@ -151,7 +151,7 @@ def _as_run_here(command: str, tmp_path: Path, port: int) -> tuple[list[str], di
             value = str(tmp_path / value.lstrip("/"))
             Path(value).mkdir(parents=True, exist_ok=True)
         extra[name] = value
-    words = [str(ROOT / w) if w == "run.py" else w for w in words]
+    words = [str(ROOT / w) if w in ("run.py", "gunicorn.conf.py") else w for w in words]
     return words, _env(tmp_path, port, extra)
 
 

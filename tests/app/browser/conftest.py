@@ -50,3 +50,29 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def click_when_settled(dash_duo, selector: str, timeout: float = 20) -> None:
+    """Click ``selector`` once it is inside the window and has stopped moving (a drawer slides
+    in over a few hundred milliseconds; a click mid-slide lands on whatever is under it)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    script = """
+        const el = document.querySelector(arguments[0]);
+        if (!el) return null;
+        el.scrollIntoView({block: 'center'});
+        const r = el.getBoundingClientRect();
+        const inside = r.width > 0 && r.left >= 0 && r.right <= window.innerWidth
+            && r.top >= 0 && r.bottom <= window.innerHeight;
+        return inside ? [r.left, r.top, r.width, r.height].join(',') : null;
+    """
+    last = [None]
+
+    def settled(_driver):
+        now = dash_duo.driver.execute_script(script, selector)
+        still = now is not None and now == last[0]
+        last[0] = now
+        return still
+
+    WebDriverWait(dash_duo.driver, timeout, poll_frequency=0.15).until(settled, f"{selector} never settled in view")
+    dash_duo.find_element(selector).click()

@@ -8,7 +8,7 @@ from dashboard.app import create_app
 from dashboard.app.about import ids
 from dashboard.app.shell import ids as shell_ids
 
-from .conftest import free_port
+from .conftest import click_when_settled, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -16,11 +16,10 @@ pytestmark = pytest.mark.browser
 def test_about001_compares_every_model_on_the_current_data(dash_duo, settings):
     dash_duo.start_server(create_app(settings), port=free_port())
     dash_duo.wait_for_element(f"#{shell_ids.ABOUT_OPEN}", timeout=20).click()
-    button = dash_duo.wait_for_element(f"#{ids.EVALUATE}", timeout=20)
     dash_duo.wait_for_text_to_equal(
         f"#{ids.EVALUATE}", "Compare the 2 models on this data (heuristic in detail)", timeout=20
     )
-    button.click()
+    click_when_settled(dash_duo, f"#{ids.EVALUATE}")
     dash_duo.wait_for_element(f"#{ids.SCORECARD} .about-compare", timeout=60)
     headers = [e.text for e in dash_duo.find_elements(f"#{ids.SCORECARD} .about-compare th")]
     assert headers[1:] == ["heuristic (picked)", "phase-aware"]
