@@ -9,5 +9,9 @@ BUNDLED = {"dashboard.scenarios": "scenarios", "dashboard.assets": "assets"}
 setup(
     packages=[*find_packages(include=["dashboard", "dashboard.*"]), *BUNDLED],
     package_dir=BUNDLED,
-    package_data={"dashboard.scenarios": ["*.json"], "dashboard.assets": ["*.css", "*.js"]},
+    package_data={
+        "dashboard.scenarios": ["*.json"],
+        "dashboard.assets": ["*.css", "*.js"],
+        "dashboard.models": ["artifacts/*/model.txt", "artifacts/*/metadata.json"],
+    },
 )

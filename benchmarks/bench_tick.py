@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--steady", type=int, default=50, help="refreshes measured per mode")
-    parser.add_argument("--model", default="heuristic")
+    parser.add_argument("--model", default="adaptive")
     args = parser.parse_args(argv)
     for n in args.sizes:
         run(n, args.steady, args.model)

@@ -39,7 +39,7 @@ def _fmt(value, pct=False, digits=3):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="heuristic")
+    parser.add_argument("--model", default="adaptive")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--scenarios", nargs="+", default=None, help="scenario names (default: all built-in)")
     parser.add_argument("--horizon", type=float, default=None, help="seconds (default: 3 ticks)")

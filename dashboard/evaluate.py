@@ -56,7 +56,7 @@ class EvaluationError(DashboardError, ValueError):
 
 def evaluate(
     source_or_spec: Any,
-    model_or_name: RiskModel | str = "heuristic",
+    model_or_name: RiskModel | str = "adaptive",
     *,
     incidents: str | IncidentLog | pd.DataFrame | list | None = None,
     horizon_s: float | None = None,
@@ -200,7 +200,7 @@ class CorpusResult:
 
 
 def evaluate_many(
-    items: Sequence[Any], model_or_name: RiskModel | str = "heuristic", **options: Any
+    items: Sequence[Any], model_or_name: RiskModel | str = "adaptive", **options: Any
 ) -> CorpusResult:
     """Evaluate one model on several datasets and NAB-score them as one corpus.
 
@@ -462,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="data source spec or file (e.g. scenario:default?seed=7, data.parquet)",
     )
     add_mapping_args(parser)
-    parser.add_argument("--model", default="heuristic", metavar="NAME", help="registered risk model (default: heuristic)")
+    parser.add_argument("--model", default="adaptive", metavar="NAME", help="registered risk model (default: adaptive)")
     parser.add_argument(
         "--param", action="append", default=[], type=parse_param, metavar="NAME=VALUE", help="model parameter (repeatable)"
     )

@@ -108,7 +108,7 @@ class Settings:
     jobs_url: str | None = None
     refresh_sec: float = 1.0
     default_source: str | None = None
-    default_model: str = "heuristic"
+    default_model: str = "adaptive"
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8050

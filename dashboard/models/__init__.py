@@ -1,7 +1,7 @@
 """Risk models: the interface, the registry of named models, and the built-ins.
 
 >>> from dashboard.models import get_model, list_models
->>> model = get_model("heuristic")
+>>> model = get_model("adaptive")
 >>> scores = model.score(window)          # one vectorised call for the whole fleet
 
 Built-ins are lazy ``"module:Class"`` strings; third-party models register through the
@@ -17,11 +17,13 @@ from ..errors import ModelError, RegistryError
 from ..registry import Registry
 from .base import Parameter, RiskModel, RiskScores
 
-DEFAULT_MODEL = "heuristic"
+DEFAULT_MODEL = "adaptive"
 ENTRY_POINT_GROUP = "fleet_dashboard.models"
 
 BUILTIN_MODELS = {
+    "adaptive": "dashboard.models.adaptive:AdaptiveModel",
     "heuristic": "dashboard.models.heuristic:HeuristicModel",
+    "learned": "dashboard.models.learned:LearnedModel",
     "phase-aware": "dashboard.models.phase_aware:PhaseAwareModel",
 }
 
@@ -52,7 +54,7 @@ def register_model(name: str, target: Any, replace: bool = False) -> None:
 
 
 def get_model(name: str | None = None, **params: Any) -> RiskModel:
-    """A ready-to-use instance of the model registered as ``name`` (default: the heuristic).
+    """A ready-to-use instance of the model registered as ``name`` (default: ``adaptive``).
 
     Unknown names raise :class:`~dashboard.errors.RegistryError` listing the known
     ones; invalid parameters raise :class:`~dashboard.errors.ModelError`.

@@ -28,8 +28,9 @@ class RiskScores:
     """A model's verdict on the last tick of a window, one entry per server.
 
     ``contributions`` has shape ``(N, len(factors))``: how much each factor
-    (usually a metric) adds to the probability; for transparent models each row
-    sums to ``probability``.
+    (usually a metric) adds to the probability; each row sums to ``probability``
+    (learned models map their log-odds contributions onto the probability so that
+    they do). Rows the caller did not ask to explain are NaN (see ``RiskModel.score``).
     """
 
     probability: np.ndarray  # float64 (N,), in [0, 1]
@@ -60,6 +61,14 @@ class RiskModel(ABC):
     # Bump when the model's code changes what it scores: cached scores of other versions
     # are then never served.
     version: ClassVar[str] = "1"
+    # True when ``score`` takes ``explain`` and computes contributions only for the
+    # servers it names (cheaper for models whose explanations cost more than scores).
+    explains_subsets: ClassVar[bool] = False
+    # A model that learns each server's normal from long history returns a
+    # ``dashboard.models.baselines.BaselinePolicy`` here and implements ``fit_baseline``;
+    # the scorer then estimates one baseline per checkpoint and source and attaches it
+    # to every window it scores (``window.baseline``).
+    baseline_policy: Any = None
 
     def __init__(self, **params: Any):
         self.params = self.resolve_params(params)
@@ -102,7 +111,17 @@ class RiskModel(ABC):
 
     @abstractmethod
     def score(self, window: Window) -> RiskScores:
-        """Probability and contributions for every server at the window's last tick."""
+        """Probability and contributions for every server at the window's last tick.
+
+        A model with ``explains_subsets`` takes ``score(window, explain=...)``: None
+        explains every server, an int ``k`` the ``k`` most probable, an index array those
+        servers; the other contribution rows are NaN. Probabilities are always complete.
+        """
+
+    def fit_baseline(self, history: Window, checkpoint: int) -> Any:
+        """Each server's normal from ``history`` (the ticks before ``checkpoint``), for
+        models with a ``baseline_policy``; None for the others."""
+        return None
 
     def artifact_hash(self) -> str:
         """A digest of the trained artifact (weights file) the scores depend on; "" for none.

@@ -14,10 +14,11 @@ re-running the look-back; the answer stays exactly that of the bounded look-back
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +44,21 @@ from .base import RiskModel
 log = logging.getLogger(__name__)
 
 DEFAULT_LOOKBACK_TICKS = 120
+EXPLAINED_TOP = 5  # the riskiest servers whose contributions every tick's answer carries
+BASELINES_KEPT = 4  # checkpoints' baselines a scorer keeps (ticks mostly move forward)
 
 
 @dataclass(frozen=True)
 class TickScores:
-    """Everything the app shows about one tick: probability, its "why", and alert states."""
+    """Everything the app shows about one tick: probability, its "why", and alert states.
+
+    ``contributions`` rows are filled for the riskiest servers and those the caller asked
+    :meth:`Scorer.at` to explain; the other rows are NaN (not computed).
+    """
 
     tick: int
     probability: np.ndarray  # float32 (N,)
-    contributions: np.ndarray  # float32 (N, F)
+    contributions: np.ndarray  # float32 (N, F), NaN rows: not explained
     factors: tuple[str, ...]
     alert: np.ndarray  # int8 (N,), codes of dashboard.models.alerts
 
@@ -115,8 +122,10 @@ class ScoreCache:
 
     A tick's probabilities and its contributions are stored under separate keys so that a
     window of probabilities (the trend, the strip) is one batch read of small values.
-    Entries never change once written (their key says everything they depend on), so each
-    process also keeps the ones it read or computed, decoded, in a small LRU
+    Probabilities never change once written (their key says everything they depend on);
+    contributions only gain the rows of servers someone asked to explain (a process that
+    holds an older copy computes the missing rows itself). Each process also keeps the
+    entries it read or computed, decoded, in a small LRU
     (``local_bytes``): a refresh reads the shared cache only for ticks new to this process.
     """
 
@@ -291,6 +300,10 @@ class Scorer:
         self.computed = 0  # model evaluations this scorer ran (the rest came from the cache)
         self._history = max(1, int(getattr(model, "history", 1)))
         self._honest = not bool(getattr(model, "reads_ground_truth", False))
+        self._subsets = bool(getattr(model, "explains_subsets", False)) and _takes_explain(model)
+        self._baseline_policy = getattr(model, "baseline_policy", None)
+        self._baselines: OrderedDict[int, Any] = OrderedDict()
+        self._baseline_lock = threading.Lock()
         policy = self.policy
         self._alert_tag = (
             f"alerts({policy.threshold!r},{policy.clear_threshold!r},{policy.for_s!r},"
@@ -298,10 +311,11 @@ class Scorer:
         )
 
     # -- public API ----------------------------------------------------
-    def at(self, tick: int) -> TickScores:
-        """Probability, contributions and alert state of every server at ``tick``."""
+    def at(self, tick: int, explain: Any = ()) -> TickScores:
+        """Probability and alert state of every server at ``tick``, and the contributions of
+        the riskiest servers and of those in ``explain`` (server indices)."""
         t = self._tick(tick)
-        probability, contributions, factors = self._entry(t)
+        probability, contributions, factors = self._explained(t, explain)
         alert = self._alert_entry(t)[0].copy()
         return TickScores(t, probability, contributions, factors, alert)
 
@@ -364,10 +378,53 @@ class Scorer:
         with self.cache.lock(key):
             entry = self.cache.get(key)
             if entry is None:
-                entry = self._compute(tick)
+                entry = self._compute(tick, 0)  # contributions only where someone looks (_explained)
                 self.computed += 1
                 self.cache.set(key, entry)
         return entry
+
+    def _explained(self, tick: int, explain: Any) -> Entry:
+        """The tick's entry with the contributions of the top servers and ``explain`` filled in."""
+        entry = self._entry(tick)
+        probability, contributions, factors = entry
+        n = probability.shape[0]
+        wanted = np.asarray(explain, dtype=np.intp).reshape(-1)
+        wanted = wanted[(wanted >= 0) & (wanted < n)]
+        top = np.argsort(-np.nan_to_num(probability, nan=-1.0), kind="stable")[:EXPLAINED_TOP]
+        rows = np.union1d(top, wanted).astype(np.intp)
+        if contributions.shape[0] != n or not np.isnan(contributions[rows]).any():
+            return entry
+        fresh = self._compute(tick, rows)
+        merged = np.where(np.isnan(contributions), fresh[1], contributions) if fresh[1].shape == contributions.shape else fresh[1]
+        entry = (probability, merged.astype(np.float32, copy=False), fresh[2])
+        self.cache.set(self._key(tick), entry)
+        return entry
+
+    # -- baselines, once per checkpoint ----------------------------------
+    def baseline(self, tick: int) -> Any:
+        """The model's baseline for ``tick``: estimated once per checkpoint from the history
+        before it (``BaselinePolicy``), kept while ticks stay near it; None before the first."""
+        policy = self._baseline_policy
+        if policy is None:
+            return None
+        checkpoint = policy.checkpoint(tick)
+        if checkpoint <= 0:
+            return None
+        with self._baseline_lock:
+            if checkpoint in self._baselines:
+                self._baselines.move_to_end(checkpoint)
+                return self._baselines[checkpoint]
+        probe = self.source.window(checkpoint - 1, 1)
+        length = policy.history_ticks(probe.n_servers, len(probe.metrics))
+        history = self.source.window(checkpoint - 1, min(length, checkpoint))
+        if self._honest:
+            history = history.without_truth()
+        fitted = self.model.fit_baseline(history, checkpoint)
+        with self._baseline_lock:
+            self._baselines[checkpoint] = fitted
+            while len(self._baselines) > BASELINES_KEPT:
+                self._baselines.popitem(last=False)
+        return fitted
 
     # -- alert states, one step per refresh ----------------------------
     def _alert_entry(self, tick: int) -> AlertEntry:
@@ -431,11 +488,13 @@ class Scorer:
     def _alert_key(self, tick: int) -> str:
         return score_key(self.source.identity(), f"{self._model_identity}|{self._alert_tag}", tick)
 
-    def _compute(self, tick: int) -> Entry:
+    def _compute(self, tick: int, explain: Any = None) -> Entry:
         window = self.source.window(tick, self._history)
         if self._honest:
             window = window.without_truth()
-        scores = self.model.score(window)
+        if self._baseline_policy is not None:
+            window = replace(window, baseline=self.baseline(tick))
+        scores = self.model.score(window, explain=explain) if self._subsets else self.model.score(window)
         n = window.n_servers
         probability = np.asarray(scores.probability, dtype=np.float32).reshape(-1)
         contributions = np.asarray(scores.contributions, dtype=np.float32)
@@ -448,6 +507,13 @@ class Scorer:
             raise ModelError(f"model {self._model_key} named {len(scores.factors)} factors for {contributions.shape[1]} columns")
         probability = np.clip(np.nan_to_num(probability, nan=0.0), 0.0, 1.0)
         return probability, contributions, tuple(scores.factors)
+
+
+def _takes_explain(model: Any) -> bool:
+    try:
+        return "explain" in inspect.signature(model.score).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 __all__ = [

@@ -41,6 +41,9 @@ class Window:
     phase: np.ndarray | None = None  # int8 (T, N): index into schema.PHASE_KINDS, -1 unknown
     problem_child: np.ndarray | None = None  # bool (N,)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Each server's normal from its long history, attached by the scorer for models that
+    # ask for one (``RiskModel.baseline_policy``); see dashboard.models.baselines.
+    baseline: Any = None
 
     @property
     def n_ticks(self) -> int:

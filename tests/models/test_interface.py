@@ -198,8 +198,8 @@ def test_phase_aware_says_it_reads_ground_truth_and_uses_it():
 def test_phase_aware_is_never_the_default():
     from dashboard.models import DEFAULT_MODEL
 
-    assert DEFAULT_MODEL == "heuristic"
-    assert get_model().name == "heuristic"
+    assert DEFAULT_MODEL == "adaptive"
+    assert get_model().name == "adaptive"
 
 
 # -- behaviour of the heuristic ---------------------------------------------------

@@ -56,8 +56,8 @@ def test_top_level_imports():
 
 
 def test_builtins_and_default():
-    assert DEFAULT_MODEL == "heuristic"
-    assert {"heuristic", "phase-aware"} <= set(MODELS.names())
+    assert DEFAULT_MODEL == "adaptive"
+    assert {"adaptive", "heuristic", "learned", "phase-aware"} <= set(MODELS.names())
     assert get_model("heuristic").name == "heuristic"
     assert get_model("phase-aware").reads_ground_truth
 
