@@ -94,12 +94,23 @@ def write_artifact(folder: str | Path, booster: Any, calibration: tuple[float, f
 
 
 def load_artifact(folder: str | Path) -> Artifact:
-    """Load and verify an artifact folder; :class:`ModelError` names what is wrong."""
-    return _load_artifact(str(Path(folder).resolve()))
+    """Load and verify an artifact folder; :class:`ModelError` names what is wrong.
+
+    Loaded once per process while its files are unchanged (their sizes and times are part
+    of the key), so a replaced or edited file is verified again."""
+    path = Path(folder).resolve()
+    stamp = []
+    for name in (METADATA_FILE, MODEL_FILE):
+        try:
+            info = (path / name).stat()
+            stamp.append((info.st_size, info.st_mtime_ns, info.st_ino))
+        except OSError:
+            stamp.append(None)
+    return _load_artifact(str(path), tuple(stamp))
 
 
 @lru_cache(maxsize=4)
-def _load_artifact(folder: str) -> Artifact:
+def _load_artifact(folder: str, _stamp: tuple) -> Artifact:
     path = Path(folder)
     meta_path, model_path = path / METADATA_FILE, path / MODEL_FILE
     if not meta_path.is_file() or not model_path.is_file():

@@ -84,7 +84,8 @@ def build_frame(services: Services, view: View, first: int, *, previous: bool = 
         times=fleet.times[first : tick + 1],
         probability=scorer.probabilities(first, tick),
         metrics=metrics,
-        scores=scorer.at(tick),
+        # contributions of the riskiest servers and of the selected ones (the "why" card)
+        scores=scorer.at(tick, explain=selected_indices(fleet, view)),
         threshold=float(policy.threshold),
         clear_threshold=float(policy.clear_threshold),
         metric_notes={} if previous else metric_notes(services, view, fleet, metrics),
