@@ -12,7 +12,7 @@ Every environment variable is validated when it is read; a bad value raises
 | jobs_url | FLEET_JOBS_URL | diskcache in .fleet-state beside the data (single-user: a private temporary folder) |
 | refresh_sec | FLEET_REFRESH_SEC | 1.0 |
 | default_source | FLEET_DATA | the demo dataset |
-| default_model | FLEET_MODEL | heuristic |
+| default_model | FLEET_MODEL | adaptive |
 | debug | FLEET_DEBUG | off |
 | host, port | FLEET_HOST, FLEET_PORT | 127.0.0.1, 8050: where the commands and run_dashboard() serve |
 | web_budget | FLEET_WEB_MAX_ROWS, FLEET_WEB_MAX_SERVER_TICKS, FLEET_WEB_MAX_MEMORY_MB, FLEET_WEB_INLINE_SERVER_TICKS, FLEET_WEB_MAX_OPEN_SOURCES | see :class:`Budget` |

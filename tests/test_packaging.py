@@ -46,6 +46,8 @@ def test_the_wheel_carries_scenarios_and_assets(wheel):
         assert f"dashboard/{path.parent.name}/{path.name}" in names
     packages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "dashboard").rglob("__init__.py")}
     assert all(f"{package}/__init__.py" in names for package in packages)
+    # the learned model's pre-trained artifact
+    assert {"dashboard/models/artifacts/learned/model.txt", "dashboard/models/artifacts/learned/metadata.json"} <= names
 
 
 @pytest.mark.slow

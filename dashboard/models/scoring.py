@@ -328,7 +328,8 @@ class Scorer:
         return np.stack(rows).astype(np.float32, copy=False)
 
     def contributions(self, start: int, end: int) -> np.ndarray:
-        """Contributions for ticks ``start..end`` inclusive, float32 ``(T, N, F)``."""
+        """Contributions for ticks ``start..end`` inclusive, float32 ``(T, N, F)``; rows of
+        servers nobody asked to explain are NaN for models that explain subsets (see :meth:`at`)."""
         lo, hi = self._range(start, end)
         return np.stack([self._entry(t)[1] for t in range(lo, hi + 1)])
 
