@@ -63,7 +63,7 @@ class ScenarioCheck:
 
 def check_scenario(
     scenario: Scenario,
-    model: str = "heuristic",
+    model: str = "adaptive",
     *,
     model_params: dict[str, Any] | None = None,
     source: str = "",
@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "scenarios", nargs="*", metavar="SCENARIO", help="scenario names or files (default: every one in the scenario folder)"
     )
-    parser.add_argument("--model", default=None, metavar="NAME", help="registered risk model (default: the settings' default, heuristic)")
+    parser.add_argument("--model", default=None, metavar="NAME", help="registered risk model (default: the settings' default, adaptive)")
     parser.add_argument(
         "--param", action="append", default=[], type=parse_param, metavar="NAME=VALUE", help="model parameter (repeatable)"
     )

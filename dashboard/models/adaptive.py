@@ -13,7 +13,9 @@ not invisible, and a bursty metric must go further than its bursts to count.
   keeps (NAB's ``value``, SMD's ``m00..m37``). Extra metrics count in both directions.
 * **Direction knowledge** for the core metrics: latency, errors and GC pauses count when
   they rise; CPU, memory, disk and traffic rising is *load*, which counts at half weight
-  while the server's symptom metrics (latency, errors) are present and calm; CPU and
+  while the server's symptom metrics (latency, errors) are present and calm, and then
+  cannot raise an alert on its own (alert on symptoms, not causes: a batch job or a busy
+  hour is not an incident); CPU and
   traffic *falling* count only while a symptom rises (a quiet failure).
 * **Peers:** on fleets, a rise shared by the server's profile peers (a busy hour across a
   tier) counts less than one it makes alone.
@@ -53,6 +55,7 @@ LOAD = ("cpu_pct", "mem_pct", "disk_io_mb_s", "net_in_mb_s", "net_out_mb_s")  # 
 QUIET_FAILURE = ("cpu_pct", "net_in_mb_s", "net_out_mb_s")  # falling while a symptom rises
 SYMPTOM_GATES = ("latency_ms", "error_rate")  # present and calm: load counts at LOAD_WEIGHT
 LOAD_WEIGHT = 0.5
+LOAD_CAP = 0.6  # load alone, with symptoms calm, reaches at most this share of EVIDENCE_HALF
 # Absolute danger levels (start, even odds), only where the meaning makes a level dangerous.
 DANGER_LEVELS = {"error_rate": (0.05, 0.20), "mem_pct": (92.0, 99.0)}
 KNEE = 8.0  # sharpness of the soft excess over u = 0 (evidence ~0.09 at the usual extreme)
@@ -135,10 +138,14 @@ class AdaptiveModel(RiskModel):
         gates = [index[m] for m in SYMPTOM_GATES if m in index]
         load = [index[m] for m in LOAD if m in index]
         if gates and load:
+            # Alert on symptoms, not on load: while latency and errors are watched and calm,
+            # load counts at ``load_weight`` and, together, stays below the alert threshold.
             watched = baseline.present[gates].any(axis=0)
-            calm = 1.0 - np.clip(e_up[gates].max(axis=0), 0.0, 1.0)
-            factor = np.where(watched, 1.0 - (1.0 - self.params["load_weight"]) * calm, 1.0)
-            e_up[load] *= factor[None]
+            calm = np.where(watched, 1.0 - np.clip(e_up[gates].max(axis=0), 0.0, 1.0), 0.0)
+            e_up[load] *= (1.0 - (1.0 - self.params["load_weight"]) * calm)[None]
+            total = e_up[load].sum(axis=0)
+            cap = LOAD_CAP * EVIDENCE_HALF / np.maximum(calm, 1e-6)
+            e_up[load] *= np.where(total > cap, cap / np.where(total > 0, total, 1.0), 1.0)[None]
         evidence = np.fmax(e_up, e_down).astype(np.float64)
         level = self.params["level_weight"]
         if level:

@@ -16,8 +16,9 @@ Per metric and server a baseline holds:
   periods and the rhythm explains enough of the spread, a per-time-of-day (or of-week)
   offset (``seasonal``), so a busy afternoon is compared with other afternoons;
 * ``scale``: a robust standard deviation (the larger of the IQR- and MAD-based ones) of
-  what is left, floored at a small share of the level and of the history's range, so a
-  metric that never moved still needs a real change to count;
+  what is left, floored at a small share of the level and of the history's range, and for
+  the core metrics at a smallest meaningful change in their unit (0.2 points of error
+  share, 0.5 points of CPU...), so a metric that never moved still needs a real change;
 * ``tail_hi``/``tail_lo``: how far the server's own *readings* (see :func:`readings`)
   strayed in the history, as the ``tail_quantile`` quantiles of their z-scores, never
   closer than ``MIN_TAIL`` robust standard deviations. A bursty metric that routinely
@@ -48,6 +49,18 @@ SEASON_GAIN = 0.8  # a rhythm is used for a metric when it cuts the spread to th
 RELATIVE_FLOOR = 0.01  # smallest scale: this share of the level ...
 RANGE_FLOOR = 0.01  # ... or of the history's 1-99% range
 ABSOLUTE_FLOOR = 1e-6
+# Smallest meaningful change of the core metrics, in their units: a near-constant error
+# share of 0.05% must not make a 1-point blip look like a hundred standard deviations.
+UNIT_FLOORS = {
+    "cpu_pct": 0.5,
+    "mem_pct": 0.5,
+    "latency_ms": 0.05,
+    "error_rate": 0.002,
+    "gc_pause_ms": 0.1,
+    "disk_io_mb_s": 0.05,
+    "net_in_mb_s": 0.05,
+    "net_out_mb_s": 0.05,
+}
 
 
 @dataclass(frozen=True)
@@ -245,7 +258,8 @@ def fit_baseline(history: Window, metrics: tuple[str, ...], policy: BaselinePoli
         mad_sd = np.nanmedian(np.abs(resid - np.nanmedian(resid, axis=0)[None]), axis=0) * 1.4826
         floor = np.fmax(RELATIVE_FLOOR * np.abs(center), RANGE_FLOOR * (hi99 - lo1))
         scale = np.fmax(np.fmax(np.nan_to_num(iqr_sd), np.nan_to_num(mad_sd)), np.nan_to_num(floor))
-        scale = np.fmax(scale, ABSOLUTE_FLOOR).astype(np.float32)
+        units = np.array([UNIT_FLOORS.get(m, ABSOLUTE_FLOOR) for m in metrics], dtype=np.float64)[:, None]
+        scale = np.fmax(scale, units).astype(np.float32)
         up, down = readings((resid / scale[None]).astype(np.float32))
         q = policy.tail_quantile
         if up.shape[0] >= 2:

@@ -63,7 +63,8 @@ def varied_scenarios(kind: str, count: int, rng: np.random.Generator, scenario_d
         tick = float(rng.choice(TICK_CHOICES))
         data["tick_s"] = tick
         size = int(rng.integers(8, 33))
-        if any(group["rule"] == "servers" for group in data["affected"]):
+        groups = [*data["affected"], *(data.get("disturbances") or []), *(data.get("hot_servers") or [])]
+        if any(group.get("rule") == "servers" for group in groups):
             data["fleet"]["size"] = max(size, base.fleet.size)  # the named servers must exist
         else:
             data["fleet"]["size"] = size
@@ -98,6 +99,16 @@ def varied_scenarios(kind: str, count: int, rng: np.random.Generator, scenario_d
         timeline.append({"name": "after", "kind": "stable", "start": timeline[-1]["end"], "end": timeline[-1]["end"] + tail,
                          "shape": "flat", "intensity": 0.0})
         data["phases"] = timeline
+        first_end = base.phases[0].end
+
+        def moved(t: float) -> float:  # a time of the base timeline on the variant's
+            return t * healthy / first_end if t <= first_end else healthy + (t - first_end) * stretch
+
+        for event in data.get("disturbances") or []:
+            event["start"], event["end"] = moved(event["start"]), moved(event["end"])
+            for key in ("restart_s", "period_s"):
+                if event.get(key) is not None:
+                    event[key] = event[key] * stretch
         data["duration_s"] = timeline[-1]["end"]
         for group in data["affected"]:
             group["delay_s"] = group["delay_s"] * stretch
