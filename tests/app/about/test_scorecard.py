@@ -35,7 +35,7 @@ def test_the_section_offers_the_button_on_labelled_data(app, settings):
     label, disabled, note = evaluation_intro(
         app.services, settings.default_source, "heuristic"
     )
-    assert label == "Compare the 2 models on this data (heuristic in detail)" and disabled is False
+    assert label == "Compare the 4 models on this data (heuristic in detail)" and disabled is False
     assert "ground truth" in _text(note) and "every registered model" in _text(note)
 
 
@@ -186,7 +186,7 @@ def test_the_about_panel_warns_when_the_model_cannot_see_the_data(logged_app):
 
 def test_a_click_compares_every_registered_model_side_by_side(app, settings):
     text = _text(evaluation_answer(app.services, 1, settings.default_source, "heuristic"))
-    for heading in ("heuristic (picked)", "phase-aware", "incidents detected", "median lead time",
+    for heading in ("heuristic (picked)", "adaptive", "learned", "phase-aware", "incidents detected", "median lead time",
                     "false alarms / server-day", "NAB standard, alerts", "NAB standard, tuned"):
         assert heading in text
     # phase-aware reads the answer key: said, and never marked best
