@@ -101,11 +101,9 @@ def varied_scenarios(kind: str, count: int, rng: np.random.Generator, scenario_d
         data["phases"] = timeline
         first_end = base.phases[0].end
 
-        def moved(t: float) -> float:  # a time of the base timeline on the variant's
-            return t * healthy / first_end if t <= first_end else healthy + (t - first_end) * stretch
-
         for event in data.get("disturbances") or []:
-            event["start"], event["end"] = moved(event["start"]), moved(event["end"])
+            event["start"] = _moved(event["start"], first_end, healthy, stretch)
+            event["end"] = _moved(event["end"], first_end, healthy, stretch)
             for key in ("restart_s", "period_s"):
                 if event.get(key) is not None:
                     event[key] = event[key] * stretch
@@ -127,6 +125,12 @@ def varied_scenarios(kind: str, count: int, rng: np.random.Generator, scenario_d
             kept = [m for m in metrics if m not in missing]
             as_extras = tuple(m for m in kept if rng.random() < 0.7)
         yield Variant(kind, scenario, seed, bool(rng.random() < 0.6), missing, as_extras)
+
+
+def _moved(t: float, first_end: float, healthy: float, stretch: float) -> float:
+    """A time of the base scenario's timeline on its variant's: the healthy stretch scaled
+    to the variant's, the incident stretched like its phases."""
+    return t * healthy / first_end if t <= first_end else healthy + (t - first_end) * stretch
 
 
 def augment(frame: pd.DataFrame, variant: Variant, rng: np.random.Generator) -> pd.DataFrame:
