@@ -6,8 +6,10 @@ serving commands (``run.py``, ``python -m dashboard SPEC``, gunicorn, ``run_dash
 statement by statement. Install and set-up commands (``pip install``, ``scripts/*.sh``,
 ``source``) are left out: the set-up scripts are what runs this test; so are the benchmark
 scripts (``python benchmarks/...``: long runs that print figures, some on the development
-data tests must not depend on). Commands with an ALL-CAPS placeholder (``SPEC``, ``DATA``)
-are templates for the user's own files.
+data tests must not depend on) and the full training run (``python -m dashboard.train``: minutes
+of work; ``tests/models/test_learned.py`` runs the same command on a small configuration).
+Commands with an ALL-CAPS placeholder (``SPEC``, ``DATA``, ``artifact=FOLDER``) are templates
+for the user's own files.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 FENCE = re.compile(r"```(\w*)\n(.*?)```", re.S)
 INLINE = re.compile(r"`([^`\n]+)`")
-SET_UP = ("pip ", "bash scripts/", "source ", "apt-get ", "sudo ", "python benchmarks/")
+SET_UP = ("pip ", "bash scripts/", "source ", "apt-get ", "sudo ", "python benchmarks/", "python -m dashboard.train ")
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]+$")  # SPEC, PATH_OR_SPEC: a template, not a command
 # An operator's hosts: system paths, other machines, a password prompt, a Celery worker that
 # runs until stopped. Shown, not run here; tests/test_team_server.py runs the same setups
@@ -63,7 +65,7 @@ def _runnable(command: str) -> bool:
     return (
         not command.startswith(SET_UP)
         and not OPERATOR_ONLY.search(command)
-        and not any(PLACEHOLDER.match(w) for w in words)
+        and not any(PLACEHOLDER.match(w.split("=", 1)[-1]) for w in words)
     )
 
 

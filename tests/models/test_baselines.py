@@ -10,6 +10,7 @@ import pytest
 from dashboard.models.adaptive import AdaptiveModel
 from dashboard.models.baselines import (
     MIN_TAIL,
+    UNIT_FLOORS,
     BaselinePolicy,
     fit_baseline,
     nanmedian_first_axis,
@@ -49,8 +50,11 @@ def test_flat_history_still_has_a_spread_relative_to_its_level():
     flat = np.full((200, 2), 2.0)
     flat[:, 1] = 0.0
     base = fit_baseline(make_window({"cpu_pct": flat}), ("cpu_pct",), BaselinePolicy(), 200)
-    assert base.scale[0, 0] == pytest.approx(0.02)  # 1% of the level: a doubling is 100 sigma
-    assert 0 < base.scale[0, 1] < 1e-3
+    assert base.scale[0, 0] == pytest.approx(UNIT_FLOORS["cpu_pct"])  # a core metric's smallest meaningful change
+    assert base.scale[0, 1] == pytest.approx(UNIT_FLOORS["cpu_pct"])
+    unnamed = fit_baseline(make_window({"m07": flat * 100}), ("m07",), BaselinePolicy(), 200)
+    assert unnamed.scale[0, 0] == pytest.approx(2.0)  # 1% of the level: a doubling is 100 sigma
+    assert 0 < unnamed.scale[0, 1] < 1e-3
     assert (base.tail_hi >= MIN_TAIL).all() and (base.tail_lo <= -MIN_TAIL).all()
 
 

@@ -17,12 +17,12 @@ def test_about001_compares_every_model_on_the_current_data(dash_duo, settings):
     dash_duo.start_server(create_app(settings), port=free_port())
     dash_duo.wait_for_element(f"#{shell_ids.ABOUT_OPEN}", timeout=20).click()
     dash_duo.wait_for_text_to_equal(
-        f"#{ids.EVALUATE}", "Compare the 2 models on this data (heuristic in detail)", timeout=20
+        f"#{ids.EVALUATE}", "Compare the 4 models on this data (adaptive in detail)", timeout=20
     )
     click_when_settled(dash_duo, f"#{ids.EVALUATE}")
     dash_duo.wait_for_element(f"#{ids.SCORECARD} .about-compare", timeout=60)
     headers = [e.text for e in dash_duo.find_elements(f"#{ids.SCORECARD} .about-compare th")]
-    assert headers[1:] == ["heuristic (picked)", "phase-aware"]
+    assert headers[1:] == ["adaptive (picked)", "heuristic", "learned", "phase-aware"]
     labels = [e.text for e in dash_duo.find_elements(f"#{ids.SCORECARD} .about-compare td:first-child")]
     assert "incidents detected" in labels and "NAB standard, alerts" in labels
     assert "reads the ground truth" in dash_duo.find_element(f"#{ids.SCORECARD}").text

@@ -48,7 +48,7 @@ def test_parameters_reach_the_scores_and_their_cache_key(client, app):
     store = response_value(tuned, ids.VIEW, "data")
     assert store["params"] == {"sensitivity": 0.2} and "p.sensitivity=0.2" in store["query"]
     assert response_value(tuned, shell_ids.PARAMS, "data") == {
-        "model": "heuristic",
+        "model": "adaptive",
         "params": {"sensitivity": 0.2},
     }
     risk = [response_value(d, ids.kpi("max", "value"), "children") for d in (plain, tuned)]
