@@ -177,7 +177,11 @@ def nab_files(folder: Path, models: list[str], only: list[str] | None, cache, ou
     published = {d: {key: _published_rows(folder, d, key, windows[key]) for key in keys} for d in PUBLISHED}
     print(f"2. NAB realKnownCause files ({len(keys)}), through the project's sources; windows.json as the incident log")
     print("   nab: alerts as a user sees them (onsets under the default policy); tuned: the probability at NAB's best threshold")
-    header = f"   {'file':<36} {'model / detector':<26} {'nab std/lowFP/lowFN':>20} {'tuned std/lowFP/lowFN':>22} {'hit':>5} {'FA/day':>7} {'AUROC':>6}"
+    print("   FP: NAB's false positives at the standard profile (detections outside every window, after the probation)")
+    header = (
+        f"   {'file':<36} {'model / detector':<26} {'nab std/lowFP/lowFN':>20} {'tuned std/lowFP/lowFN':>22} "
+        f"{'hit':>5} {'FP':>4} {'FA/day':>7} {'AUROC':>6}"
+    )
     print(header)
     print("   " + "-" * (len(header) - 3))
     results = {}
@@ -193,7 +197,7 @@ def nab_files(folder: Path, models: list[str], only: list[str] | None, cache, ou
             line = " / ".join(f"{r.normalized:5.1f}" for r in per)
             print(
                 f"   {stem:<36} {detector + ' (published)':<26} {'':>20} {line:>22} "
-                f"{per[0].windows_hit:>3}/{per[0].windows:<1} {'':>7} {auroc_in_windows([series], [scores]):>6.3f}"
+                f"{per[0].windows_hit:>3}/{per[0].windows:<1} {per[0].fp:>4} {'':>7} {auroc_in_windows([series], [scores]):>6.3f}"
             )
         for model, (corpus, _) in results.items():
             card = corpus.cards[k]
@@ -202,17 +206,26 @@ def nab_files(folder: Path, models: list[str], only: list[str] | None, cache, ou
             print(
                 f"   {stem:<36} {model:<26} {_three(card.nab):>20} {_three(card.nab_tuned):>22} "
                 f"{card.nab_info['profiles']['standard']['windows_hit']:>3}/{card.nab_info['windows']:<1} "
+                f"{card.nab_info['profiles']['standard']['false_positives']:>4} "
                 f"{_fmt(card.false_alarm_episodes_per_server_day, 2):>7} {auroc_in_windows([series], [probs]):>6.3f}"
             )
             out.setdefault("nab_files", {}).setdefault(stem, {})[model] = card.to_dict()
         print()
     table = _readme_table(folder.parent / "README.md")
+    published_fp = {
+        d: sum(
+            nab.score([s], [v], thresholds[d]["standard"]["threshold"], nab.PROFILES[0]).fp
+            for s, v in (published[d][key] for key in keys)
+        )
+        for d in PUBLISHED
+    }
     print(f"   corpus: the {len(keys)} files as one (NAB normalises the summed raw scores; tuned: one threshold over all files)")
     if len(keys) == len(windows):
         for detector, values in sorted(table.items(), key=lambda kv: -kv[1][0]):
             print(
                 f"   {'corpus':<36} {detector + ' (published)':<26} {'':>20} "
-                f"{values[0]:5.1f} / {values[1]:5.1f} / {values[2]:5.1f} {values[4]:>3}/{values[5]:<2} {'':>6} {values[3]:>6.3f}"
+                f"{values[0]:5.1f} / {values[1]:5.1f} / {values[2]:5.1f} {values[4]:>3}/{values[5]:<2}"
+                f"{published_fp.get(detector, ''):>4} {'':>7} {values[3]:>6.3f}"
             )
     for model, (corpus, seconds) in results.items():
         info = corpus.nab_info
@@ -222,7 +235,8 @@ def nab_files(folder: Path, models: list[str], only: list[str] | None, cache, ou
         days = sum(c.details.get("observed_server_days", 0.0) for c in corpus.cards)
         print(
             f"   {'corpus':<36} {model:<26} {_three(corpus.nab):>20} {_three(corpus.nab_tuned):>22} "
-            f"{info['profiles']['standard']['windows_hit']:>3}/{info['windows']:<2}{sum(fa) / days if days else 0:>6.2f} "
+            f"{info['profiles']['standard']['windows_hit']:>3}/{info['windows']:<2}{info['profiles']['standard']['false_positives']:>4} "
+            f"{sum(fa) / days if days else 0:>7.2f} "
             f"{auroc_in_windows(series, probs):>6.3f}   ({seconds:.0f} s)"
         )
         out.setdefault("nab_corpus", {})[model] = {

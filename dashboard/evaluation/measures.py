@@ -189,10 +189,12 @@ def nab_scores(inputs: NabInputs) -> dict[str, Any]:
             "raw": fixed.raw,
             "windows_hit": fixed.windows_hit,
             "detections": fixed.detections,
+            "false_positives": fixed.fp,
             "tuned_raw": best.raw,
             "tuned_threshold": None if not np.isfinite(best.threshold) else best.threshold,
             "tuned_windows_hit": best.windows_hit,
             "tuned_detections": best.detections,
+            "tuned_false_positives": best.fp,
         }
     if not info["windows"]:
         return {"nab": None, "nab_tuned": None, "nab_info": info}
