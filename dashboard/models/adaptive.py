@@ -113,14 +113,28 @@ class AdaptiveModel(RiskModel):
 
     def evidence(self, window: Window, baseline: Baseline) -> np.ndarray:
         """Evidence per metric and server, ``(M, N)`` float64, >= 0."""
-        metrics = baseline.metrics
         z = baseline.zscores(window, READING_TICKS)  # (T, M, N)
         up, down = (r[-1] for r in readings(z))  # (M, N) each
+        level = None
+        if self.params["level_weight"]:
+            recent = stack_metrics(window, baseline.metrics, READING_TICKS)
+            level = nanmedian_first_axis(recent)
+        return self.evidence_of(up, down, baseline, window.profiles, level)
+
+    def evidence_of(
+        self, up: np.ndarray, down: np.ndarray, baseline: Baseline, profiles: Any, level: np.ndarray | None
+    ) -> np.ndarray:
+        """Evidence ``(M, N)`` from the readings ``up``/``down`` ``(M, N)`` (z-scores) and
+        the recent levels in the metrics' units (for the danger levels; None: not used).
+        ``N`` may also be ticks of one server (its baseline's ``(M, 1)`` arrays broadcast,
+        ``profiles`` None), which is how a long single series is scored at once."""
+        metrics = baseline.metrics
+        n = up.shape[1]
         w = np.float32(self.params["peer_weight"])
-        if w:
-            peers_up = profile_median(up, window.profiles, MIN_PEERS)
+        if w and profiles is not None:
+            peers_up = profile_median(up, profiles, MIN_PEERS)
             if peers_up is not None:
-                peers_down = profile_median(down, window.profiles, MIN_PEERS)
+                peers_down = profile_median(down, profiles, MIN_PEERS)
                 up = up - w * np.fmax(np.nan_to_num(peers_up), 0)
                 down = down - w * np.fmin(np.nan_to_num(peers_down), 0)
         u_up = (up - baseline.tail_hi) / baseline.tail_hi
@@ -130,7 +144,7 @@ class AdaptiveModel(RiskModel):
         core = np.array([m in schema.METRIC_BY_NAME for m in metrics])
         e_down[core] = 0.0  # core metrics count in their known direction only
         symptoms = [index[m] for m in SYMPTOMS if m in index]
-        rising = e_up[symptoms].max(axis=0) if symptoms else np.zeros(window.n_servers)
+        rising = e_up[symptoms].max(axis=0) if symptoms else np.zeros(n)
         quiet = [index[m] for m in QUIET_FAILURE if m in index]
         if quiet:
             fall = soft_excess((baseline.tail_lo[quiet] - down[quiet]) / -baseline.tail_lo[quiet])
@@ -140,22 +154,21 @@ class AdaptiveModel(RiskModel):
         if gates and load:
             # Alert on symptoms, not on load: while latency and errors are watched and calm,
             # load counts at ``load_weight`` and, together, stays below the alert threshold.
-            watched = baseline.present[gates].any(axis=0)
+            watched = np.broadcast_to(baseline.present[gates].any(axis=0), (n,))
             calm = np.where(watched, 1.0 - np.clip(e_up[gates].max(axis=0), 0.0, 1.0), 0.0)
             e_up[load] *= (1.0 - (1.0 - self.params["load_weight"]) * calm)[None]
             total = e_up[load].sum(axis=0)
             cap = LOAD_CAP * EVIDENCE_HALF / np.maximum(calm, 1e-6)
             e_up[load] *= np.where(total > cap, cap / np.where(total > 0, total, 1.0), 1.0)[None]
         evidence = np.fmax(e_up, e_down).astype(np.float64)
-        level = self.params["level_weight"]
-        if level:
-            recent = stack_metrics(window, metrics, READING_TICKS)
+        weight = self.params["level_weight"]
+        if weight and level is not None:
             for metric, (start, full) in DANGER_LEVELS.items():
                 if metric in index:
-                    now = nanmedian_first_axis(recent[:, index[metric]])
-                    danger = np.clip((now - start) / (full - start), 0.0, None) * EVIDENCE_HALF * level
+                    now = level[index[metric]]
+                    danger = np.clip((now - start) / (full - start), 0.0, None) * EVIDENCE_HALF * weight
                     evidence[index[metric]] += np.nan_to_num(danger)
-        evidence[~baseline.present] = 0.0
+        evidence = np.where(baseline.present, evidence, 0.0)
         return np.nan_to_num(evidence, nan=0.0, posinf=1e6)
 
 

@@ -73,7 +73,7 @@ class BaselinePolicy:
 
     max_ticks: int = 8192
     min_ticks: int = 16
-    refresh_ticks: int = 512
+    refresh_ticks: int = 64
     max_cells: int = 24_000_000
     tail_quantile: float = 0.99
 

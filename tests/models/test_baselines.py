@@ -125,5 +125,5 @@ def test_scorer_estimates_each_checkpoint_once_and_never_looks_ahead():
     scorer = Scorer(source, Counting(), cache=MemoryScoreCache())
     scorer.probabilities(0, 299)
     checkpoints = [c for c, _, _ in fits]
-    assert checkpoints == sorted(set(checkpoints)) == [16, 24, 32, 48, 64, 96, 128, 192, 256]
+    assert checkpoints == sorted(set(checkpoints)) == [16, 24, 32, 48, 64, 128, 192, 256]  # then every 64 ticks
     assert all(end == c - 1 for c, end, _ in fits)  # the history ends before the checkpoint
