@@ -198,19 +198,22 @@ def span_rows(source: Any, model: Any, horizon_ticks: int = HORIZON_TICKS) -> tu
     return np.concatenate(rows), np.concatenate(labels)
 
 
-def expected_calibration_error(probability: np.ndarray, label: np.ndarray, bins: int = 10) -> float:
-    """ECE: the share-weighted gap between mean probability and outcome rate in equal-width bins."""
+def expected_calibration_error(
+    probability: np.ndarray, label: np.ndarray, bins: int = 10, weight: np.ndarray | None = None
+) -> float:
+    """ECE: the share-weighted gap between mean probability and outcome rate in equal-width
+    bins; ``weight`` counts each row that many times (rows kept from a subsample)."""
     probability = np.asarray(probability, dtype=np.float64)
     label = np.asarray(label, dtype=np.float64)
     if probability.size == 0:
         return math.nan
+    weight = np.ones_like(probability) if weight is None else np.asarray(weight, dtype=np.float64)
     which = np.minimum((probability * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        sel = which == b
-        if sel.any():
-            total += sel.mean() * abs(probability[sel].mean() - label[sel].mean())
-    return float(total)
+    mass = np.bincount(which, weight, minlength=bins)
+    said = np.bincount(which, weight * probability, minlength=bins)
+    seen = np.bincount(which, weight * label, minlength=bins)
+    used = mass > 0
+    return float(np.abs(said[used] - seen[used]).sum() / mass.sum())
 
 
 __all__ = [
