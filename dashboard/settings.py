@@ -19,6 +19,10 @@ Every environment variable is validated when it is read; a bad value raises
 | auth_file, auth_users, auth_editors | FLEET_AUTH_FILE, FLEET_AUTH_USERS, FLEET_AUTH_EDITORS | no login |
 | background_scorer | FLEET_BACKGROUND_SCORER | on for the team server |
 | scorer_sources | FLEET_SCORER_SOURCES (``;``-separated specs) | none beyond the default source |
+| scorer_models | FLEET_SCORER_MODELS (``;``-separated model names) | the default model |
+| prometheus_targets | FLEET_PROMETHEUS_TARGETS (``name=url`` pairs), FLEET_PROMETHEUS_CONFIG (TOML) | none |
+| alertmanager | FLEET_ALERTMANAGER_URL (and ``[alertmanager]`` in FLEET_PROMETHEUS_CONFIG) | none: alerts stay in the dashboard |
+| public_url | FLEET_PUBLIC_URL | none: alerts carry no link to the dashboard |
 """
 
 from __future__ import annotations
@@ -28,10 +32,13 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import DashboardError
+
+if TYPE_CHECKING:
+    from .prometheus.config import Alertmanager, Target
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -118,7 +125,27 @@ class Settings:
     auth_editors: tuple[str, ...] | None = None  # None: every user who can log in may save
     background_scorer: bool = False
     scorer_sources: tuple[str, ...] = ()
+    scorer_models: tuple[str, ...] = ()  # empty: the default model
+    prometheus_targets: tuple[Target, ...] = ()
+    alertmanager: Alertmanager | None = None
+    public_url: str | None = None  # the dashboard's address as users reach it (links in alerts)
     team_server: bool = False
+
+    def prometheus_target(self, name: str) -> Target:
+        """The configured Prometheus target called ``name`` (links name targets, never URLs)."""
+        from .errors import SourceError
+
+        for target in self.prometheus_targets:
+            if target.name == name:
+                return target
+        known = ", ".join(t.name for t in self.prometheus_targets)
+        if not known:
+            raise SourceError(
+                "no Prometheus target is configured; the operator names them in FLEET_PROMETHEUS_TARGETS "
+                "(e.g. prod=http://127.0.0.1:9090)"
+            )
+        shown = name if len(name) <= 40 else name[:37] + "..."
+        raise SourceError(f"no Prometheus target named {shown!r} is configured; configured: {known}")
 
     @property
     def cache_dir(self) -> Path | None:
@@ -306,6 +333,42 @@ def _specs(raw: str) -> tuple[str, ...]:
     return tuple(_text(p) for p in raw.split(";") if p.strip())
 
 
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_text(p) for p in raw.split(";") if p.strip()))
+
+
+def _prometheus(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A parser from :mod:`dashboard.prometheus.config` whose ConfigError becomes this variable's problem."""
+
+    def parse_checked(raw: str) -> Any:
+        from .prometheus.config import ConfigError
+
+        try:
+            return parse(raw)
+        except ConfigError as exc:
+            raise _Bad(str(exc)) from None
+
+    return parse_checked
+
+
+def _target_pairs(raw: str) -> Any:
+    from .prometheus.config import parse_target_pairs
+
+    return _prometheus(parse_target_pairs)(raw)
+
+
+def _prometheus_config(raw: str) -> Any:
+    from .prometheus.config import load_config
+
+    return _prometheus(load_config)(_text(raw))
+
+
+def _web_url(raw: str) -> str:
+    from .prometheus.config import check_url
+
+    return _prometheus(lambda text: check_url(text, ""))(_text(raw))
+
+
 def _users(raw: str) -> tuple[str, ...]:
     names = tuple(n.strip() for n in raw.split(",") if n.strip())
     if not names:
@@ -346,6 +409,11 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "FLEET_AUTH_EDITORS": ("auth_editors", _users),
     "FLEET_BACKGROUND_SCORER": ("background_scorer", _flag),
     "FLEET_SCORER_SOURCES": ("scorer_sources", _specs),
+    "FLEET_SCORER_MODELS": ("scorer_models", _names),
+    "FLEET_PROMETHEUS_TARGETS": ("prometheus_pairs", _target_pairs),
+    "FLEET_PROMETHEUS_CONFIG": ("prometheus_config", _prometheus_config),
+    "FLEET_ALERTMANAGER_URL": ("alertmanager_url", _web_url),
+    "FLEET_PUBLIC_URL": ("public_url", _web_url),
 }
 ENVIRONMENT_VARIABLES = (*_VARIABLES, "FLEET_CACHE_DIR")
 
@@ -378,9 +446,31 @@ def _read_environment(env: Mapping[str, str]) -> tuple[dict[str, Any], list[tupl
                 problems.append(("FLEET_CACHE_DIR", str(exc)))
     if budget:
         values["web_budget"] = replace(WEB_BUDGET, **budget)
+    _combine_prometheus(values, problems)
     if "auth_editors" in values and "auth_file" not in values and "auth_users" not in values:
         problems.append(("FLEET_AUTH_EDITORS", "names editors but no login is configured (FLEET_AUTH_FILE or FLEET_AUTH_USERS)"))
     return values, problems
+
+
+def _combine_prometheus(values: dict[str, Any], problems: list[tuple[str, str]]) -> None:
+    """The targets of FLEET_PROMETHEUS_TARGETS and FLEET_PROMETHEUS_CONFIG merged by name, and
+    the Alertmanager of FLEET_ALERTMANAGER_URL and the file."""
+    pairs = values.pop("prometheus_pairs", ())
+    config = values.pop("prometheus_config", None)
+    alertmanager_url = values.pop("alertmanager_url", None)
+    if not pairs and config is None and alertmanager_url is None:
+        return
+    from .prometheus.config import ConfigError, build_alertmanager, build_targets
+
+    variable = "FLEET_PROMETHEUS_CONFIG" if config is not None else "FLEET_PROMETHEUS_TARGETS"
+    try:
+        values["prometheus_targets"] = build_targets(pairs, config)
+    except ConfigError as exc:
+        problems.append((variable, str(exc)))
+    try:
+        values["alertmanager"] = build_alertmanager(alertmanager_url, config)
+    except ConfigError as exc:
+        problems.append(("FLEET_ALERTMANAGER_URL" if alertmanager_url else "FLEET_PROMETHEUS_CONFIG", str(exc)))
 
 
 __all__ = [

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -212,3 +213,175 @@ class CeleryWorker:
     def stop(self) -> None:
         if self.process is not None:
             _stop(self.process, signal.SIGTERM, timeout=30)
+
+
+# -- Prometheus, its exporters and Alertmanager ----------------------------------------------
+def debian_binary(name: str, package: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise AssertionError(f"these tests need {name} (Debian: apt-get install {package}); scripts/test.sh installs it")
+    return found
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+class Exporter:
+    """The project's replay exporter (``python -m dashboard.prometheus.exporter``) on a free port."""
+
+    def __init__(self, folder: Path, data: str, *, tick_seconds: float = 1.0, start_tick: int = 0,
+                 loop: bool = False, env: dict[str, str] | None = None):
+        self.folder = Path(folder)
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.args = [sys.executable, "-m", "dashboard.prometheus.exporter", "--data", data, "--port", str(self.port),
+                     "--tick-seconds", f"{tick_seconds:g}", "--start-tick", str(start_tick), *(["--loop"] if loop else [])]
+        self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        self.log = self.folder / f"exporter-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Exporter:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.process = _popen(self.args, env=self.env, cwd=self.folder, log=self.log)
+        wait_until(lambda: _http_ok(f"http://{self.address}/metrics"), START_TIMEOUT_S, f"the replay exporter (log: {self.log})")
+        return self
+
+    def tick(self) -> int:
+        with urllib.request.urlopen(f"http://{self.address}/metrics", timeout=5) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith("fleet_replay_tick "):
+                    return int(float(line.split()[1]))
+        raise AssertionError("the exporter serves no fleet_replay_tick")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+
+class NodeExporter:
+    """Debian's prometheus-node-exporter on a free loopback port (a few collectors only)."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> NodeExporter:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        binary = debian_binary("prometheus-node-exporter", "prometheus-node-exporter")
+        self.process = _popen(
+            [binary, f"--web.listen-address={self.address}", "--collector.disable-defaults", "--collector.cpu",
+             "--collector.meminfo", "--collector.diskstats", "--collector.netdev"],
+            log=self.folder / "node-exporter.log",
+        )
+        wait_until(lambda: _http_ok(f"http://{self.address}/metrics"), START_TIMEOUT_S, "prometheus-node-exporter to answer")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+
+class Prometheus:
+    """Debian's prometheus with its own configuration and data folder, scraping ``targets``
+    (``{job: [host:port, ...]}``) every ``scrape_interval``; exported labels are kept."""
+
+    def __init__(self, folder: Path, targets: dict[str, list[str]], *, scrape_interval: str = "1s",
+                 extra_args: list[str] | None = None):
+        self.folder = Path(folder)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.targets = targets
+        self.scrape_interval = scrape_interval
+        self.extra_args = list(extra_args or [])
+        self.process: subprocess.Popen | None = None
+
+    def _write_config(self) -> Path:
+        jobs = []
+        for job, addresses in self.targets.items():
+            listed = ", ".join(json.dumps(a) for a in addresses)
+            jobs.append(f"  - job_name: {json.dumps(job)}\n    honor_labels: true\n    static_configs:\n      - targets: [{listed}]\n")
+        config = self.folder / "prometheus.yml"
+        config.write_text(
+            f"global:\n  scrape_interval: {self.scrape_interval}\n  scrape_timeout: {self.scrape_interval}\n"
+            f"  evaluation_interval: {self.scrape_interval}\nscrape_configs:\n" + "".join(jobs)
+        )
+        return config
+
+    def start(self) -> Prometheus:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        binary = debian_binary("prometheus", "prometheus")
+        config = self._write_config()
+        self.process = _popen(
+            [binary, f"--config.file={config}", f"--storage.tsdb.path={self.folder / 'data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn", *self.extra_args],
+            log=self.folder / "prometheus.log",
+        )
+        wait_until(lambda: _http_ok(f"{self.url}/-/ready"), START_TIMEOUT_S, f"prometheus to be ready (log: {self.folder / 'prometheus.log'})")
+        return self
+
+    def query(self, expr: str) -> list[dict]:
+        data = urllib.parse.urlencode({"query": expr}).encode()
+        with urllib.request.urlopen(f"{self.url}/api/v1/query", data=data, timeout=10) as response:
+            return json.loads(response.read())["data"]["result"]
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+
+class Alertmanager:
+    """Debian's prometheus-alertmanager on a free port, clustering off, its own storage."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Alertmanager:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        binary = debian_binary("prometheus-alertmanager", "prometheus-alertmanager")
+        config = self.folder / "alertmanager.yml"
+        config.write_text("route:\n  receiver: nobody\n  group_wait: 1s\nreceivers:\n  - name: nobody\n")
+        self.process = _popen(
+            [binary, f"--config.file={config}", f"--storage.path={self.folder / 'data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address=", "--log.level=warn"],
+            log=self.folder / "alertmanager.log",
+        )
+        wait_until(lambda: _http_ok(f"{self.url}/-/ready"), START_TIMEOUT_S, "alertmanager to be ready")
+        return self
+
+    def alerts(self) -> list[dict]:
+        with urllib.request.urlopen(f"{self.url}/api/v2/alerts", timeout=10) as response:
+            return json.loads(response.read())
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+
+@contextlib.contextmanager
+def running(*services: Any) -> Iterator[tuple[Any, ...]]:
+    """Start ``services`` in order and stop them all in reverse order, also on failure."""
+    started: list[Any] = []
+    try:
+        for service in services:
+            started.append(service.start())
+        yield tuple(started)
+    finally:
+        for service in reversed(started):
+            service.stop()
+        for service in services:
+            if service not in started and getattr(service, "process", None) is not None:
+                service.stop()

@@ -43,6 +43,7 @@ BUILTIN_SOURCES = {
     "dir": "dashboard.sources.files:DirectorySource",
     "scenario": "dashboard.sources.scenario_source:ScenarioSource",
     "follow": "dashboard.sources.follow:FollowSource",
+    "prometheus": "dashboard.sources.prometheus:PrometheusSource",
 }
 _SUFFIX_KINDS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "scenario"}
 _LOOKS_LIKE_KIND = re.compile(r"^([A-Za-z][A-Za-z0-9_\-]*):(?!//)")
@@ -220,6 +221,8 @@ def _open(
     canonical = getattr(src, "canonical_spec", None) or _canonical(
         kind, str(getattr(src, "path", parsed.target)), merged
     )
+    if not getattr(src, "canonical_spec", None):
+        src.canonical_spec = canonical  # the default identity is built from it
     if incidents not in (None, "") and not isinstance(incidents, (str, os.PathLike)):
         incident_log = incidents  # an IncidentLog, DataFrame or records given from Python
     elif incidents not in (None, ""):
@@ -372,6 +375,10 @@ class DataSource:
 
     def identity(self) -> str:
         return self._source.identity()
+
+    def problem(self) -> str | None:
+        """What keeps a live source from updating now, or None (see :meth:`Source.problem`)."""
+        return self._source.problem()
 
     def close(self) -> None:
         self._source.close()

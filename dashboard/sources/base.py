@@ -90,6 +90,12 @@ class Source(ABC):
     parameters: ClassVar[dict[str, str]] = {}
 
     live: bool = False  # True for sources that keep growing (progress reads "live")
+    # Bump when the kind reads the same spec differently: scores cached for the old
+    # version are then never served (it is part of the default identity).
+    version: ClassVar[str] = "1"
+    # ``kind:target?options`` the source was opened from; ``open_source`` sets it when the
+    # kind did not (the default identity is built from it).
+    canonical_spec: str | None = None
 
     @classmethod
     def open(cls, target: str, *, data_roots: tuple[Any, ...] = (), **options: Any) -> Source:
@@ -163,8 +169,28 @@ class Source(ABC):
         return None
 
     def identity(self) -> str:
-        """A string that changes when the data changes; used as a cache key."""
-        return f"{type(self).__name__}:{id(self)}"
+        """A string that changes when the data changes: the key of cached scores, shared by
+        every worker and host.
+
+        The default is the canonical spec and the kind's :attr:`version`, which suits data
+        that never changes under its spec (sources of changing data add what changes).
+        A source made directly in Python, with no spec, gets a random identity of its own:
+        never shared, and never mistaken for another source's (``id()`` is reused).
+        """
+        spec = self.canonical_spec
+        if spec:
+            return f"{spec}@{type(self).name or type(self).__name__}/{self.version}"
+        own = self.__dict__.get("_own_identity")
+        if own is None:
+            import uuid
+
+            own = self.__dict__.setdefault("_own_identity", f"{type(self).__name__}:{uuid.uuid4().hex}")
+        return own
+
+    def problem(self) -> str | None:
+        """What keeps a live source from updating now (a metrics store that cannot be
+        reached...), in words for the page; None when nothing does."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release files or memory held by the source."""

@@ -771,6 +771,18 @@ class Cube:
     def shape(self) -> tuple[int, int]:
         return self.present.shape
 
+    @classmethod
+    def empty(cls) -> Cube:
+        """No ticks and no servers yet (a live source before its first rows)."""
+        return cls(
+            ticks=np.zeros(0, dtype=np.int64),
+            servers=np.zeros(0, dtype=object),
+            profiles=np.zeros(0, dtype=object),
+            present=np.zeros((0, 0), dtype=bool),
+            metrics={},
+            state=np.zeros((0, 0), dtype=np.int8),
+        )
+
 
 def concat_pieces(pieces: Sequence[Normalized]) -> Normalized:
     if len(pieces) == 1:

@@ -65,18 +65,6 @@ from .memory import CubeSource, phase_kind_codes, text_array
 from .metadata import load_metadata
 from .paths import safe_path
 
-
-def _empty_cube() -> Cube:
-    return Cube(
-        ticks=np.zeros(0, dtype=np.int64),
-        servers=np.zeros(0, dtype=object),
-        profiles=np.zeros(0, dtype=object),
-        present=np.zeros((0, 0), dtype=bool),
-        metrics={},
-        state=np.zeros((0, 0), dtype=np.int8),
-    )
-
-
 PIECE_BYTES = 8 << 20  # lines parsed at a time
 DEFAULT_KEEP = "24h"
 
@@ -381,7 +369,7 @@ class FollowSource(CubeSource):
         self._lock = threading.RLock()  # one poll at a time among the threads of a worker
         self._local = threading.local()  # a window or batch being answered: no poll inside
         self._errors: list[str] = []
-        super().__init__(_empty_cube(), metadata=metadata if isinstance(metadata, dict) else None)
+        super().__init__(Cube.empty(), metadata=metadata if isinstance(metadata, dict) else None)
         self._restart()
         self._poll(initial=True)
 
@@ -405,7 +393,7 @@ class FollowSource(CubeSource):
         self._chunks = _Chunks()
         self._too_old = 0  # rows for times before the ticks kept in memory: skipped
         self._read_back: tuple[tuple[int, int, int], CubeSource] | None = None
-        self._set_cube(_empty_cube(), self._metadata)
+        self._set_cube(Cube.empty(), self._metadata)
 
     def _poll(self, initial: bool = False) -> None:
         if getattr(self._local, "quiet", False):
@@ -735,7 +723,7 @@ class FollowSource(CubeSource):
                 np.concatenate(places) if len(places) == len(pieces) else None,
             )
         else:
-            cube = _empty_cube()
+            cube = Cube.empty()
             cube.ticks = ticks
         cube.problem_child = None if grid.problem_child is None else grid.problem_child[: grid.n]
         if cube.phase is not None:  # phase codes into the source-wide list of phase names

@@ -223,6 +223,18 @@ class CubeSource(Source):
         )
 
 
+def _frame_digest(frame: pd.DataFrame) -> str:
+    """A digest of a frame's columns and values (its identity: never ``id()``, which is reused)."""
+    import hashlib
+
+    digest = hashlib.sha256(repr([str(c) for c in frame.columns]).encode())
+    try:
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    except TypeError:  # values pandas cannot hash (lists, dicts): their text
+        digest.update(frame.to_csv(index=False).encode())
+    return digest.hexdigest()[:32]
+
+
 class FrameSource(CubeSource):
     """A pandas DataFrame already in memory, mapped and validated like a file."""
 
@@ -253,5 +265,6 @@ class FrameSource(CubeSource):
             KeyError,
         ) as exc:  # a value pandas cannot convert
             raise DataError(f"{label}: cannot read the frame: {type(exc).__name__}: {exc}") from exc
-        super().__init__(cube, metadata=metadata, identity=f"frame:{label}:{id(frame)}")
+        digest = _frame_digest(frame)
+        super().__init__(cube, metadata=metadata, identity=f"frame:{label}:{digest}:{opts!r}")
         self.label = label

@@ -108,7 +108,7 @@ def test_plugin_registered_as_module_string(data_dir):
 def test_unknown_kind_is_answered_with_the_known_ones(data_dir):
     with pytest.raises(
         SourceError,
-        match=r"unknown source kind 'nosuch'.*known: csv, dir, follow, parquet, scenario",
+        match=r"unknown source kind 'nosuch'.*known: csv, dir, follow, parquet, prometheus, scenario",
     ):
         open_source("nosuch:thing")
     with pytest.raises(RegistryError, match="known: csv"):
