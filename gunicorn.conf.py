@@ -7,11 +7,16 @@ flags win over it (``-w 4``, ``-b 0.0.0.0:8050``). Environment:
   ``127.0.0.1:8050``): put a TLS proxy in front before binding other addresses;
 - ``WEB_CONCURRENCY`` (default ``2 x cores + 1``, at most 9): worker processes;
 - every ``FLEET_*`` setting of ``dashboard.settings``, checked here once before any
-  worker starts.
+  worker starts;
+- ``PROMETHEUS_MULTIPROC_DIR``: where the workers' counters for ``/metrics`` live
+  (prometheus_client's multiprocess mode); default: a temporary folder removed at exit.
 """
 
+import glob
 import os
+import shutil
 import sys
+import tempfile
 
 _cores = os.cpu_count() or 1
 
@@ -42,6 +47,15 @@ access_log_format = '%(h)s %(u)s "%(r)s" %(s)s %(b)s %(M)sms'
 limit_request_line = 8190
 proc_name = "fleet-dashboard"
 
+# prometheus_client's multiprocess mode: set before any worker imports it, emptied at start.
+_metrics_made = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _metrics_made:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fleet-metrics-")
+_metrics_folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+os.makedirs(_metrics_folder, exist_ok=True)
+for _stale in glob.glob(os.path.join(_metrics_folder, "*.db")):
+    os.remove(_stale)
+
 
 def on_starting(server):
     """Check the settings once, in the master, before any worker boots."""
@@ -54,3 +68,18 @@ def on_starting(server):
         Settings.for_team_server()
     except DashboardError as exc:
         sys.exit(f"error: the team server cannot start: {exc}")
+
+
+def child_exit(server, worker):
+    """A worker's live gauges leave /metrics with it (its counters stay in the sums)."""
+    try:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid, _metrics_folder)
+    except Exception as exc:  # never stop the master over metrics
+        server.log.warning("metrics of worker %s not cleaned up: %s", worker.pid, exc)
+
+
+def on_exit(server):
+    if _metrics_made:
+        shutil.rmtree(_metrics_folder, ignore_errors=True)

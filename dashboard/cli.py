@@ -220,6 +220,13 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     return main(argv, settings=environment_settings())
 
 
+def exporter_main(argv: list[str] | None = None) -> int:
+    """``python -m dashboard.prometheus.exporter``: replay a dataset as live Prometheus metrics."""
+    from .prometheus.exporter import main
+
+    return main(argv, settings=environment_settings())
+
+
 def environment_settings() -> Settings:
     """The environment's settings; a bad variable ends the command with its message (exit 2)."""
     try:
@@ -241,6 +248,7 @@ __all__ = [
     "demo_main",
     "ensure_demo_data",
     "evaluate_main",
+    "exporter_main",
     "generate_main",
     "open_checked",
     "serve_main",

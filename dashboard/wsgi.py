@@ -34,7 +34,7 @@ def build_team_app():
         print(f"error: the team server cannot start: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(APP_LOAD_ERROR) from None
     if settings.background_scorer:
-        application.background = application.services.background_scorer().start()
+        application.background = application.services.start_background()
     return application
 
 

@@ -11,6 +11,8 @@ included):
   policy; HTTPS is left to the proxy in front (the README says how);
 - the optional login (:mod:`dashboard.auth`): HTTP Basic, 401 for anything that is not
   valid credentials, malformed headers included; ``/health`` stays public;
+- ``/metrics``: risk and alert state of the configured live sources' servers, in
+  Prometheus's text format (:mod:`dashboard.prometheus.metrics`), behind the login;
 - ``/health``: JSON describing the dependencies (scenario folder, data roots, shared
   cache); ``"status": "degraded"`` when one fails;
 - any other unknown path answers 404 instead of the page.
@@ -45,6 +47,7 @@ def configure_server(app: dash.Dash, settings: Settings, services, *, embeddable
     _install_not_found(server)
     _install_login(server, settings)
     server.add_url_rule("/health", "fleet_health", lambda: _health(services), methods=["GET"])
+    server.add_url_rule("/metrics", "fleet_metrics", lambda: _metrics(services), methods=["GET"])
     Talisman(
         server,
         force_https=False,  # TLS ends at the proxy in front of a team server
@@ -76,6 +79,7 @@ def answer_malformed_requests(error: Exception):
 
 
 PUBLIC_PATHS = frozenset({"/health"})
+OWN_PATHS = frozenset({"/metrics"})  # behind the login, when there is one
 # Paths the Dash renderer uses; the page itself is served at "/" only.
 # "/_alive_": Dash's Jupyter mode checks that the server it started answers.
 _DASH_PREFIXES = ("/_dash-", "/assets/", "/_favicon.ico", "/_reload-hash", "/_alive_")
@@ -101,7 +105,7 @@ def _install_not_found(server) -> None:
     @server.before_request
     def refuse_unknown_paths():
         path = request.path
-        if path == "/" or path in PUBLIC_PATHS or path.startswith(_DASH_PREFIXES):
+        if path == "/" or path in PUBLIC_PATHS or path in OWN_PATHS or path.startswith(_DASH_PREFIXES):
             return None
         return Response("not found\n", status=404, mimetype="text/plain")
 
@@ -149,6 +153,12 @@ def may_edit(server=None) -> bool:
 
     login = (server or current_app).config.get("FLEET_LOGIN")
     return True if login is None else login.may_edit(current_user())
+
+
+def _metrics(services) -> Response:
+    from ..prometheus.metrics import CONTENT_TYPE
+
+    return Response(services.metrics_text(), status=200, headers={"Content-Type": CONTENT_TYPE})
 
 
 def _health(services) -> Response:

@@ -71,6 +71,8 @@ class Services:
         self._shared = None
         self._jobs = None
         self._watched: dict[tuple[str, str], float] = {}
+        self._process_metrics = None
+        self.alert_exporter = None
         self._lock = threading.Lock()
 
     # -- sources ---------------------------------------------------------
@@ -284,18 +286,47 @@ class Services:
         with contextlib.suppress(CacheUnavailable):  # the scorer then keeps what it knew
             watch(self.shared(), spec, model)
 
-    def background_scorer(self):
-        """The background scorer of this process (started by the team server's entry point)."""
-        from ..models.background import BackgroundScorer
+    def configured_pairs(self) -> list[tuple[str, str]]:
+        """The (source, model) pairs the operator configured: ``FLEET_DATA`` and
+        ``FLEET_SCORER_SOURCES``, each with every ``FLEET_SCORER_MODELS`` model (default: the
+        default model)."""
+        specs = [s for s in dict.fromkeys((self.settings.default_source, *self.settings.scorer_sources)) if s]
+        models = self.settings.scorer_models or (self.default_model(),)
+        return [(spec, model) for spec in specs for model in models]
 
-        configured = [
-            (spec, self.default_model())
-            for spec in (self.settings.default_source, *self.settings.scorer_sources)
-            if spec
-        ]
-        return BackgroundScorer(
-            self.shared(), self.scorer, configured=configured, interval_s=self.settings.refresh_sec
+    def background_scorer(self):
+        """The background scorer of this process (started by the team server's entry point),
+        with the exports of configured live sources (``/metrics``, Alertmanager) subscribed."""
+        from ..models.background import BackgroundScorer
+        from ..prometheus.export import attach_exports
+
+        scorer = BackgroundScorer(
+            self.shared(), self.scorer, configured=self.configured_pairs(), interval_s=self.settings.refresh_sec
         )
+        self.alert_exporter = attach_exports(self, scorer)
+        return scorer
+
+    def start_background(self):
+        """Start the background scorer (and the alert exporter when an Alertmanager is configured)."""
+        scorer = self.background_scorer().start()
+        if self.alert_exporter is not None:
+            self.alert_exporter.start()
+        return scorer
+
+    def process_metrics(self):
+        """This process's counters for ``/metrics`` (made once)."""
+        with self._lock:
+            if self._process_metrics is None:
+                from ..prometheus.metrics import ProcessMetrics
+
+                self._process_metrics = ProcessMetrics()
+            return self._process_metrics
+
+    def metrics_text(self) -> bytes:
+        """``/metrics``: the risk of the configured live sources' heads, and this host's counters."""
+        from ..prometheus.metrics import RiskCollector
+
+        return self.process_metrics().render([RiskCollector(self.shared, self.configured_pairs)])
 
     def score_cache(self):
         shared = self.shared()
