@@ -21,6 +21,18 @@ if ! command -v redis-server >/dev/null 2>&1; then
     exit 1
   }
 fi
+# The Prometheus tests run Debian's prometheus, prometheus-node-exporter and prometheus-alertmanager.
+missing=()
+for binary in prometheus prometheus-node-exporter prometheus-alertmanager; do
+  command -v "$binary" >/dev/null 2>&1 || missing+=("$binary")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} for the Prometheus tests..."
+  apt_install "${missing[@]}" || {
+    echo "error: the Prometheus tests need ${missing[*]}: apt-get install ${missing[*]}" >&2
+    exit 1
+  }
+fi
 export DASH_TEST_CHROMEPATH=${DASH_TEST_CHROMEPATH:-$(command -v chromium)}
 export SE_CHROMEDRIVER=${SE_CHROMEDRIVER:-$(command -v chromedriver)}
 
