@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import DashboardError, PathSafetyError
 from ..settings import Settings
-from .fields import Field, fields_from_model
+from .fields import Field, fields_from
 from .fleet import Fleet, fleet_of
 
 log = logging.getLogger(__name__)
@@ -180,6 +180,15 @@ class Services:
         n = int(source.n_ticks())
         return self._fleets.get((spec, n), lambda: fleet_of(spec, source, n))
 
+    def problem(self, spec: str) -> str | None:
+        """What keeps the live source ``spec`` from updating now (Prometheus unreachable...),
+        in words for the page; None when nothing does or it is not open."""
+        try:
+            found = self.source(spec).problem()
+        except DashboardError:
+            return None
+        return str(found) if found else None
+
     def source_options(self, current: str | None = None) -> list[dict[str, Any]]:
         """Picker entries: generated datasets, bundled scenarios, and ``current`` when it is neither."""
         options: list[dict[str, Any]] = []
@@ -224,6 +233,11 @@ class Services:
             log.warning("cannot list source kinds: %s", exc)
             return []
 
+    def source_fields(self, kind: Any) -> tuple[Field, ...]:
+        """The form fields of source kind ``kind``'s declared options (none for an unknown kind)."""
+        info = next((k for k in self.source_kinds() if k.get("name") == kind), None)
+        return fields_from(info) if info else ()
+
     # -- models ----------------------------------------------------------
     def models(self) -> list[dict[str, Any]]:
         from ..models import list_models
@@ -254,7 +268,7 @@ class Services:
     def model_fields(self, model: str) -> tuple[Field, ...]:
         """The form fields of ``model``'s declared parameters (none for an unknown model)."""
         info = next((m for m in self.models() if m["name"] == model), None)
-        return fields_from_model(info) if info else ()
+        return fields_from(info) if info else ()
 
     def scorer(self, spec: str, model: str, params: Mapping[str, Any] | None = None):
         """The :class:`Scorer` of ``model`` with ``params`` on ``spec``; scores go to the process's

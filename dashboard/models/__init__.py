@@ -88,14 +88,7 @@ def describe_model(name: str) -> dict[str, Any]:
 
 
 def _describe_parameter(p: Parameter) -> dict[str, Any]:
-    return {
-        "name": p.name,
-        "default": p.default,
-        "description": p.description,
-        "low": p.low,
-        "high": p.high,
-        "choices": list(p.choices) if p.choices is not None else None,
-    }
+    return p.describe()
 
 
 def list_models() -> list[dict[str, Any]]:

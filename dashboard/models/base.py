@@ -8,19 +8,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..parameters import Parameter, ParameterError, parse_values
 from ..sources.base import Window
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One tunable model parameter, described so the UI can render a form field for it."""
-
-    name: str
-    default: float | int | str | bool
-    description: str
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,39 +64,22 @@ class RiskModel(ABC):
 
     @classmethod
     def resolve_params(cls, params: dict[str, Any]) -> dict[str, Any]:
-        """Defaults overridden by ``params``; unknown names and out-of-range values are refused."""
+        """Defaults overridden by ``params`` (typed by the one parser of declared parameters:
+        ``"2"`` and ``2`` are one setting, and one cache key); unknown names and out-of-range
+        values are refused, every one named."""
         from ..errors import ModelError
 
-        known = {p.name: p for p in cls.parameters}
+        known = [p.name for p in cls.parameters]
         unknown = sorted(set(params) - set(known))
         if unknown:
             raise ModelError(
                 f"model {cls.name!r} has no parameter(s) {', '.join(unknown)}; "
                 f"it takes: {', '.join(known) or 'none'}"
             )
-        resolved: dict[str, Any] = {}
-        for name, spec in known.items():
-            value = params.get(name, spec.default)
-            if isinstance(spec.default, bool):
-                if not isinstance(value, bool):
-                    raise ModelError(f"model {cls.name!r}: parameter {name} must be true or false, got {value!r}")
-            elif isinstance(spec.default, (int, float)):
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-                    raise ModelError(f"model {cls.name!r}: parameter {name} must be a finite number, got {value!r}")
-                if spec.low is not None and value < spec.low or spec.high is not None and value > spec.high:
-                    raise ModelError(
-                        f"model {cls.name!r}: parameter {name}={value!r} is outside [{spec.low}, {spec.high}]"
-                    )
-                if isinstance(spec.default, int) and not isinstance(spec.default, bool):
-                    if float(value) != int(value):
-                        raise ModelError(f"model {cls.name!r}: parameter {name} must be a whole number, got {value!r}")
-                    value = int(value)
-                else:
-                    value = float(value)  # 2 and 2.0 are one setting (and one cache key)
-            if spec.choices is not None and value not in spec.choices:
-                raise ModelError(f"model {cls.name!r}: parameter {name} must be one of {list(spec.choices)}, got {value!r}")
-            resolved[name] = value
-        return resolved
+        try:
+            return parse_values(cls.parameters, params)
+        except ParameterError as exc:
+            raise ModelError(f"model {cls.name!r}: parameter {exc}") from None
 
     @abstractmethod
     def score(self, window: Window) -> RiskScores:

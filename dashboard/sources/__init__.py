@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DashboardError, DataError, SourceError, shorten
+from ..parameters import Parameter, ParameterError, declared, parse_value
 from ..registry import Registry
 from ..settings import Settings
 from .base import Source, Window, check_tick
@@ -55,8 +56,11 @@ def _check_source_class(obj: Any) -> str | None:
     if inspect.isabstract(obj):
         missing = ", ".join(sorted(getattr(obj, "__abstractmethods__", ())))
         return f"it does not implement {missing}"
-    if not isinstance(getattr(obj, "parameters", {}), dict):
-        return "its 'parameters' must be a dict of option name -> description"
+    parameters = getattr(obj, "parameters", ())
+    if not isinstance(parameters, dict) and not (
+        isinstance(parameters, (tuple, list)) and all(isinstance(p, Parameter) for p in parameters)
+    ):
+        return "its 'parameters' must be a tuple of dashboard.parameters.Parameter"
     return None
 
 
@@ -81,7 +85,7 @@ def list_sources() -> list[dict[str, Any]]:
                 {
                     "name": name,
                     "description": f"unavailable: {exc}",
-                    "parameters": {},
+                    "parameters": [],
                     "available": False,
                 }
             )
@@ -90,11 +94,23 @@ def list_sources() -> list[dict[str, Any]]:
             {
                 "name": name,
                 "description": cls.description or (cls.__doc__ or "").strip().split("\n")[0],
-                "parameters": {**dict(cls.parameters), INCIDENTS_OPTION: INCIDENTS_HELP},
+                "parameters": [p.describe() for p in (*declared(cls.parameters), INCIDENTS)],
                 "available": True,
             }
         )
     return out
+
+
+def remote_kinds() -> tuple[str, ...]:
+    """The kinds whose targets name configured endpoints (``Source.remote``), not paths."""
+    found = []
+    for name in SOURCES.names():
+        try:
+            if getattr(SOURCES.get(name), "remote", False):
+                found.append(name)
+        except DashboardError:
+            continue  # a plug-in that cannot load is refused when it is opened
+    return tuple(found)
 
 
 def _detect_kind(target: str, roots) -> str:
@@ -145,9 +161,13 @@ def _accepts_settings(cls: type[Source]) -> bool:
 
 
 INCIDENTS_OPTION = "incidents"
-INCIDENTS_HELP = (
+INCIDENTS = Parameter(
+    INCIDENTS_OPTION,
+    None,
     "incident log (CSV or JSON, or NAB windows JSON) giving the ground truth to evaluate "
-    "against (default: <name>_incidents.csv or .json beside the data)"
+    "against (default: <name>_incidents.csv or .json beside the data)",
+    kind="text",
+    objects=True,
 )
 
 
@@ -161,7 +181,7 @@ def _open(
 ) -> tuple[Source, str, str, tuple[Any, Any]]:
     roots = resolve_roots(data_roots if data_roots is not None else (settings or Settings()).data_roots)
     names = SOURCES.names()
-    parsed = parse_spec(spec, names)
+    parsed = parse_spec(spec, names, remote_kinds())
     kind = parsed.kind
     if data_format not in (None, "", "auto"):
         if data_format not in names:
@@ -188,14 +208,15 @@ def _open(
             raise SourceError("columns given both in the spec and as an argument")
         merged["columns"] = columns
     cls = SOURCES.get(kind)
-    allowed = dict(cls.parameters)
+    allowed = {p.name: p for p in declared(cls.parameters)}
     unknown = sorted(k for k in merged if k not in allowed)
     if unknown:
         raise SourceError(
             f"unknown option(s) {', '.join(map(repr, unknown))} for source kind {kind!r}; "
             f"allowed: {', '.join(allowed) or 'none'}"
         )
-    merged = {k: v for k, v in merged.items() if v is not None}
+    merged = typed_options(kind, allowed, merged)
+    incidents = parse_option(kind, INCIDENTS, incidents)
     for key in ("columns", "units", "metadata"):
         # mapping and metadata files are read like data: only from under the roots
         value = merged.get(key)
@@ -231,6 +252,29 @@ def _open(
     else:
         incident_log = None
     return src, canonical, kind, (incident_log, merged.get("tz"))
+
+
+def parse_option(kind: str, parameter: Parameter, value: Any) -> Any:
+    """One option's value typed by its declaration; DataError naming the kind and option."""
+    try:
+        return parse_value(parameter, value)
+    except ParameterError as exc:
+        raise DataError(f"{kind}: {exc}") from None
+
+
+def typed_options(kind: str, allowed: dict[str, Parameter], given: dict[str, Any]) -> dict[str, Any]:
+    """The options of a spec or a call typed by the kind's declared parameters (every bad one
+    named at once); options that end up None (not given, no default) are left out."""
+    out: dict[str, Any] = {}
+    problems = []
+    for name, value in given.items():
+        try:
+            out[name] = parse_value(allowed[name], value)
+        except ParameterError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise DataError(f"{kind}: " + "; ".join(problems))
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def _incident_log(src: Source, given: Any, tz: Any) -> tuple[Any, Any, list[str]]:

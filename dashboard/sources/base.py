@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..parameters import Parameter
 
 
 @dataclass(frozen=True)
@@ -86,10 +87,15 @@ class Source(ABC):
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
-    # Option name -> human description; rendered by the UI and checked by open_source.
-    parameters: ClassVar[dict[str, str]] = {}
+    # The options a spec may carry, typed like a model's parameters: open_source parses
+    # them (one parser for specs, links, forms and Python calls) and the UI renders a form.
+    parameters: ClassVar[tuple[Parameter, ...]] = ()
 
     live: bool = False  # True for sources that keep growing (progress reads "live")
+    # True for kinds that read over the network: their target names an endpoint the operator
+    # configured (``prometheus:prod``), never an address, and ``open`` enforces it; file
+    # kinds read only paths under the data roots.
+    remote: ClassVar[bool] = False
     # Bump when the kind reads the same spec differently: scores cached for the old
     # version are then never served (it is part of the default identity).
     version: ClassVar[str] = "1"
@@ -101,9 +107,9 @@ class Source(ABC):
     def open(cls, target: str, *, data_roots: tuple[Any, ...] = (), **options: Any) -> Source:
         """Build the source for ``target`` (the part of a spec after ``kind:``).
 
-        ``open_source`` calls this with the configured data roots and the options
-        (already checked against ``parameters``; values from a spec string arrive as
-        strings). The default calls ``cls(target, **options)``; a plug-in that reads
+        ``open_source`` calls this with the configured data roots and the options, already
+        typed by ``parameters`` (a spec's ``?seed=7`` arrives as the integer 7; options left
+        out, or blank, arrive as their default, or not at all when that is None). The default calls ``cls(target, **options)``; a plug-in that reads
         local files should check them with ``dashboard.sources.paths.safe_path``. A kind
         whose ``open`` declares a ``settings`` keyword also gets the caller's
         :class:`~dashboard.settings.Settings` (the scenario kind reads its folder there).

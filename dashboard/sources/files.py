@@ -19,7 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import schema
+from ..datasets import VERIFY_MODES
 from ..errors import DataError, listed, quote, shorten
+from ..parameters import INTEGER, TEXT, Parameter
 from .cleaning import (
     MAX_COLUMNS,
     Normalized,
@@ -42,16 +44,34 @@ from .metadata import (
 from .paths import is_glob, safe_glob, safe_path
 
 PARQUET_MAGIC = b"PAR1"
-READ_PARAMETERS = {
-    "columns": "mapping from file column to schema column: JSON object, JSON file, or host=server_name,cpu=cpu_pct",
-    "units": "units of the file's values, e.g. net_in_mb_s=bytes/s,latency_ms=s (converted to the schema's)",
-    "tz": "time zone of naive timestamps, e.g. Europe/Paris (default: UTC)",
-    "resample": "floor timestamps to buckets of this width, e.g. 30s",
-    "server": "the one server of a file without a server column (such a file needs it)",
-    "epoch_unit": "unit of numeric timestamps: s, ms, us or ns",
-    "metadata": "JSON metadata file with ground truth (default: <name>_metadata.json or metadata.json beside the data)",
-    "verify": VERIFY_HELP,
-}
+READ_PARAMETERS = (
+    Parameter(
+        "columns",
+        None,
+        "mapping from file column to schema column: JSON object, JSON file, or host=server_name,cpu=cpu_pct",
+        kind=TEXT,
+        objects=True,
+    ),
+    Parameter(
+        "units",
+        None,
+        "units of the file's values, e.g. net_in_mb_s=bytes/s,latency_ms=s (converted to the schema's)",
+        kind=TEXT,
+        objects=True,
+    ),
+    Parameter("tz", None, "time zone of naive timestamps, e.g. Europe/Paris (default: UTC)", kind=TEXT),
+    Parameter("resample", None, "floor timestamps to buckets of this width, e.g. 30s", kind=TEXT),
+    Parameter("server", None, "the one server of a file without a server column (such a file needs it)", kind=TEXT),
+    Parameter("epoch_unit", None, "unit of numeric timestamps", choices=("s", "ms", "us", "ns")),
+    Parameter(
+        "metadata",
+        None,
+        "JSON metadata file with ground truth (default: <name>_metadata.json or metadata.json beside the data)",
+        kind=TEXT,
+        objects=True,
+    ),
+    Parameter("verify", "auto", VERIFY_HELP, choices=VERIFY_MODES),
+)
 _STRING_COLUMNS = (schema.TIMESTAMP, schema.SERVER, schema.PROFILE, schema.STATE, schema.PHASE)
 
 
@@ -415,11 +435,12 @@ def read_parquet_frame(path: Path, pf: pq.ParquetFile | None = None) -> pd.DataF
 class ParquetSource(CubeSource):
     name = "parquet"
     description = "a Parquet file; files over lazy_rows rows are read lazily by row group"
-    parameters = {
-        **READ_PARAMETERS,
-        "lazy": "auto (default), true or false: read row groups on demand instead of loading the file",
-        "lazy_rows": "row count above which lazy=auto reads lazily (default 5,000,000)",
-    }
+    parameters = (
+        *READ_PARAMETERS,
+        Parameter("lazy", "auto", "read row groups on demand instead of loading the file (auto: above lazy_rows rows)",
+                  choices=("auto", "true", "false")),
+        Parameter("lazy_rows", None, "row count above which lazy=auto reads lazily (default 5,000,000)", low=1, kind=INTEGER),
+    )
     LAZY_ROWS = 5_000_000
 
     @classmethod

@@ -47,6 +47,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import DataError, listed, quote
+from ..parameters import TEXT, Parameter
 from .base import Window, check_tick
 from .cleaning import (
     MAX_COLUMNS,
@@ -334,11 +335,15 @@ class FollowSource(CubeSource):
         "a CSV file that keeps growing; appended ticks appear at the next refresh (progress: live)"
     )
     # a growing file has no checksums to hold it to
-    parameters = {
-        **{k: v for k, v in READ_PARAMETERS.items() if k != "verify"},
-        "keep": f"how much of the newest data stays in memory, e.g. 6h (default {DEFAULT_KEEP}); "
-        "older ticks are read back from the file when asked for",
-    }
+    parameters = (
+        *(p for p in READ_PARAMETERS if p.name != "verify"),
+        Parameter(
+            "keep",
+            DEFAULT_KEEP,
+            "how much of the newest data stays in memory, e.g. 6h; older ticks are read back from the file when asked for",
+            kind=TEXT,
+        ),
+    )
     live = True
     KEEP_CELLS = 10_000_000  # at most this many (tick, server) cells in memory, whatever ``keep``
 

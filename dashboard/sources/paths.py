@@ -32,11 +32,13 @@ class Spec:
     options: dict[str, str] = field(default_factory=dict)
 
 
-def parse_spec(spec: str | os.PathLike, known_kinds: Iterable[str]) -> Spec:
+def parse_spec(spec: str | os.PathLike, known_kinds: Iterable[str], remote_kinds: Iterable[str] = ()) -> Spec:
     """Split ``spec`` into kind, target and query options.
 
     A prefix counts as a kind only when it is a registered source name, so that
-    a file called ``notes:2024.csv`` still reads as a path. URLs are refused here.
+    a file called ``notes:2024.csv`` still reads as a path. URLs are refused here, except
+    as the target of a ``remote_kinds`` kind, whose own policy (only targets the operator
+    configured, by name) answers them.
     """
     if isinstance(spec, os.PathLike):
         return Spec(None, os.fspath(spec))
@@ -51,7 +53,8 @@ def parse_spec(spec: str | os.PathLike, known_kinds: Iterable[str]) -> Spec:
     match = _KIND.match(text)
     if match and match.group(1) in set(known_kinds):
         kind, rest = match.group(1), match.group(2)
-        refuse_url(rest)
+        if kind not in set(remote_kinds):
+            refuse_url(rest)
         target, _, query = rest.partition("?")
         options: dict[str, str] = {}
         if query:

@@ -49,7 +49,7 @@ def check_web_spec(spec: str, known_kinds: tuple[str, ...]) -> None:
     folder; column mappings only inline, never from a file. (So ``?source=.env`` or
     ``columns=creds.json`` never reach a parser that could quote the file back.)
     """
-    parsed = parse_spec(spec, known_kinds)
+    parsed = parse_spec(spec, known_kinds, _remote_kinds())
     if parsed.kind == "scenario":
         target = parsed.target.strip()
         name = target or "default"
@@ -59,6 +59,12 @@ def check_web_spec(spec: str, known_kinds: tuple[str, ...]) -> None:
         value = str(parsed.options.get(option, ""))
         if value and not value.lstrip().startswith("{") and "=" not in value:
             raise NotFromTheWeb(f"from the browser, {option} is given inline (e.g. columns=host=server_name), never as a file")
+
+
+def _remote_kinds() -> tuple[str, ...]:
+    from . import remote_kinds
+
+    return remote_kinds()
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ class Estimate:
 
 def estimate(spec: str, settings: Settings, known_kinds: tuple[str, ...]) -> Estimate | None:
     """The cost of opening ``spec`` from what is cheap to read; None for kinds it cannot tell."""
-    parsed = parse_spec(spec, known_kinds)
+    parsed = parse_spec(spec, known_kinds, _remote_kinds())
     kind = parsed.kind
     roots = tuple(Path(r).resolve() for r in settings.data_roots)
     if kind == "scenario":

@@ -26,6 +26,7 @@ PromQL expression evaluated there (``query_range``), one series per server.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -39,8 +40,9 @@ import numpy as np
 
 from .. import schema
 from ..errors import DashboardError, DataError, SourceError, quote
+from ..parameters import INTEGER, TEXT, Parameter, ParameterError, parse_value
 from ..prometheus.client import MAX_POINTS, PrometheusClient, PrometheusError, Series
-from ..prometheus.config import ConfigError, Target, format_duration, parse_duration
+from ..prometheus.config import NAME_PATTERN, ConfigError, Target, format_duration, parse_duration
 from ..settings import Settings
 from .base import Window, check_tick
 from .cleaning import Cube
@@ -55,7 +57,13 @@ MAX_READ_BACK_CELLS = 5_000_000  # server-ticks read again from Prometheus for o
 ANCHOR_TTL_S = 30 * 86400.0
 PERMANENT = ("not-prometheus", "auth", "query")  # wrong configuration: opening fails at once
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+MAX_PARALLEL_QUERIES = 8
 _FILLS = {"present": False, "state": -1}
+
+
+HISTORY = Parameter(
+    "history", None, "ticks read when opening (default: the target's, usually 120)", low=1, high=MAX_HISTORY, kind=INTEGER
+)
 
 
 def _clock_text(seconds: float) -> str:
@@ -68,13 +76,20 @@ class PrometheusSource(CubeSource):
         "a Prometheus target the operator configured (FLEET_PROMETHEUS_TARGETS): its history by query_range, "
         "then each new step (live)"
     )
-    parameters = {
-        "step": "seconds (or a duration like 30s) per tick; a multiple of the target's step (default: the target's)",
-        "history": f"ticks read when opening, 1 to {MAX_HISTORY:,} (default: the target's, usually 120)",
-        "keep": f"how much of the newest data stays in memory, e.g. 6h (default {DEFAULT_KEEP}); older ticks are "
-        "read again from Prometheus when asked for",
-    }
+    parameters = (
+        Parameter(
+            "step", None, "one tick: a duration like 30s, a multiple of the target's step (default: the target's)", kind=TEXT
+        ),
+        HISTORY,
+        Parameter(
+            "keep",
+            DEFAULT_KEEP,
+            "how much of the newest data stays in memory, e.g. 6h; older ticks are read again from Prometheus when asked for",
+            kind=TEXT,
+        ),
+    )
     live = True
+    remote = True  # a target the operator configured, by name; never an address
     version = "1"
     KEEP_CELLS = 2_000_000  # server-ticks held in memory at most, whatever ``keep``
 
@@ -93,6 +108,11 @@ class PrometheusSource(CubeSource):
         name = (target or "").strip()
         if not name:
             raise SourceError("prometheus: name a configured target, e.g. prometheus:prod")
+        if not re.fullmatch(NAME_PATTERN, name):
+            raise SourceError(
+                f"prometheus: {quote(name[:60])} is not a target name; a spec names a target the operator "
+                "configured (e.g. prometheus:prod), never an address"
+            )
         found = settings.prometheus_target(name)
         step_s = _step(step, found)
         count = _history(history, found)
@@ -209,7 +229,9 @@ class PrometheusSource(CubeSource):
             spans.append((start, min(last, start + MAX_POINTS - 1)))
         jobs = [(metric, a, b) for metric in self.expressions for a, b in spans]
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"prometheus-{self.target.name}")
+            # every metric's query in flight at once: Prometheus evaluates them side by side
+            workers = min(MAX_PARALLEL_QUERIES, max(1, len(jobs)))
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"prometheus-{self.target.name}")
 
         def run(job: tuple[str, int, int]) -> list[Series]:
             metric, a, b = job
@@ -285,7 +307,7 @@ class PrometheusSource(CubeSource):
             if rows.size == 0:
                 continue
             key = rows * n + cols
-            if np.unique(key).size < key.size:
+            if np.bincount(key, minlength=(last - first + 1) * n).max(initial=0) > 1:
                 self._note(f"{metric}: several series for one server at one time; the last was kept (aggregate the query by ($__labels))")
             low, high = _range_of(metric)
             if low is not None:
@@ -520,12 +542,12 @@ def _step(value: Any, target: Target) -> float:
 
 
 def _history(value: Any, target: Target) -> int:
-    if value in (None, ""):
-        return target.history
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_HISTORY:
-        raise SourceError(f"history: expected a whole number of ticks from 1 to {MAX_HISTORY:,}, got {quote(value)}")
-    return int(text)
+    """The declared ``history`` parameter, typed by open_source; the target's when not given."""
+    try:
+        count = parse_value(HISTORY, value)
+    except ParameterError as exc:
+        raise SourceError(str(exc)) from None
+    return target.history if count is None else int(count)
 
 
 def _keep(value: Any) -> float:

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..errors import ScenarioError
+from ..parameters import INTEGER, NUMBER, Parameter
 from ..settings import Settings
 from .cleaning import Origin, ReadOptions, build_cube, normalize
 from .memory import CubeSource
@@ -44,12 +45,12 @@ class ScenarioSource(CubeSource):
     description = (
         "a scenario file generated in memory (by name from the scenario folder, or a path)"
     )
-    parameters = {
-        "seed": "random seed (integer >= 0; default: the scenario's)",
-        "fleet_size": "number of servers (integer >= 1; default: the scenario's)",
-        "duration": "length in minutes; stretches the phase timeline (default: the scenario's)",
-        "tick": "seconds between ticks (default: the scenario's)",
-    }
+    parameters = (
+        Parameter("seed", None, "random seed (default: the scenario's)", low=0, kind=INTEGER),
+        Parameter("fleet_size", None, "number of servers (default: the scenario's)", low=1, kind=INTEGER),
+        Parameter("duration", None, "length in minutes; stretches the phase timeline (default: the scenario's)", kind=NUMBER),
+        Parameter("tick", None, "seconds between ticks (default: the scenario's)", kind=NUMBER),
+    )
 
     @classmethod
     def open(

@@ -152,7 +152,7 @@ def test_list_models_describes_parameters_for_a_form():
         assert set(info) == {"name", "description", "reads_ground_truth", "history", "metrics", "parameters"}
         assert info["description"]
         for param in info["parameters"]:
-            assert set(param) == {"name", "default", "description", "low", "high", "choices"}
+            assert set(param) == {"name", "kind", "default", "description", "low", "high", "choices"}
     constant = models["constant"]
     assert constant["history"] == 1 and constant["metrics"] == ["cpu_pct"]
     assert constant["parameters"][1]["choices"] == ["flat", "steep"]

@@ -93,10 +93,11 @@ def test_auto_mode_uses_the_row_threshold(fleet_frame, write_parquet):
     path = write_parquet(fleet_frame(n_servers=3, n_ticks=5))
     assert isinstance(open_source(path.name, lazy_rows=10).source, LazyParquetSource)
     assert not isinstance(open_source(path.name).source, LazyParquetSource)
-    with pytest.raises(DataError, match="lazy: expected auto, true or false"):
+    with pytest.raises(DataError, match="lazy must be one of auto, true, false, got 'sometimes'"):
         open_source(path.name, lazy="sometimes")
-    with pytest.raises(DataError, match="lazy_rows: expected an integer"):
+    with pytest.raises(DataError, match="lazy_rows must be a whole number, got 'many'"):
         open_source(path.name, lazy_rows="many")
+    assert isinstance(open_source(path.name, lazy=True).source, LazyParquetSource)  # typed like the spec's "true"
 
 
 def test_bad_values_surface_when_their_row_group_is_read(fleet_frame, write_parquet):

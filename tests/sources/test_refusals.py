@@ -215,7 +215,7 @@ def test_bad_option_values(data_dir):
         open_source(name, tz="Mars/Olympus")
     with pytest.raises(DataError, match="resample: 'often' is not a duration"):
         open_source(name, resample="often")
-    with pytest.raises(DataError, match="epoch_unit: expected one of s, ms, us, ns"):
+    with pytest.raises(DataError, match="epoch_unit must be one of s, ms, us, ns, got 'days'"):
         open_source(name, epoch_unit="days")
     with pytest.raises(DataError, match="columns: expected name=value pairs"):
         open_source(name, columns="host")

@@ -71,9 +71,10 @@ def test_builtins_are_listed_with_descriptions_and_parameters():
     assert {"csv", "parquet", "dir", "scenario", "follow"} <= set(listing)
     for entry in listing.values():
         assert entry["description"]
-        assert isinstance(entry["parameters"], dict)
-    assert set(listing["scenario"]["parameters"]) == {"seed", "fleet_size", "duration", "tick", "incidents"}
-    assert "columns" in listing["csv"]["parameters"]
+        assert all({"name", "kind", "default", "description"} <= set(p) for p in entry["parameters"])
+    names = {k: [p["name"] for p in entry["parameters"]] for k, entry in listing.items()}
+    assert names["scenario"] == ["seed", "fleet_size", "duration", "tick", "incidents"]
+    assert "columns" in names["csv"]
 
 
 def test_public_api_is_importable_from_the_package():

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dashboard import schema
-from dashboard.errors import DashboardError, ScenarioError, SourceError
+from dashboard.errors import DashboardError, DataError, ScenarioError, SourceError
 from dashboard.settings import BUNDLED_SCENARIOS
 from dashboard.sources import open_source
 
@@ -55,17 +55,18 @@ def test_default_scenario_matches_its_metadata():
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("seed", "x", "seed: expected an integer >= 0, got 'x'"),
-        ("seed", "-1", "seed: expected an integer >= 0"),
-        ("fleet_size", "0", "fleet_size: expected an integer >= 1"),
-        ("fleet_size", "2.5", "fleet_size: expected an integer >= 1"),
+        ("seed", "x", "scenario: seed must be a whole number, got 'x'"),
+        ("seed", "-1", "scenario: seed must be at least 0, got -1"),
+        ("fleet_size", "0", "scenario: fleet_size must be at least 1, got 0"),
+        ("fleet_size", "2.5", "scenario: fleet_size must be a whole number, got 2.5"),
         ("duration", "-5", "duration: expected a positive number of minutes"),
-        ("duration", "nan", "duration: expected a positive number of minutes"),
-        ("tick", "abc", "tick: expected a positive number of seconds"),
+        ("duration", "nan", "scenario: duration must be a number, got 'nan'"),
+        ("tick", "abc", "scenario: tick must be a number, got 'abc'"),
+        ("tick", "0", "tick: expected a positive number of seconds"),
     ],
 )
 def test_bad_option_values_are_named(option, value, message):
-    with pytest.raises(ScenarioError, match=message):
+    with pytest.raises((DataError, ScenarioError), match=message):
         open_source(f"scenario:default?{option}={value}")
 
 

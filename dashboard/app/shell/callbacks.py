@@ -8,6 +8,7 @@ The functions named after what they answer (``params_form``, ``apply_params``,
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,8 +16,9 @@ from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from ...errors import DashboardError
+from ...parameters import as_text
 from ..about import callbacks as about
-from ..fields import changed, clean_values, fields_from_source
+from ..fields import Field, changed, clean_values
 from ..messages import GENERIC_ERROR, public_message
 from ..services import Services
 from ..validate import ViewError, clean_spec, clean_text
@@ -83,14 +85,16 @@ def apply_params(
 
 
 # -- opening data ----------------------------------------------------------------------------
-def compose_spec(kind: Any, target: Any, options: dict[str, Any]) -> str:
+def compose_spec(kind: Any, target: Any, options: dict[str, Any], fields: Sequence[Field] = ()) -> str:
     """The spec the open-data form describes: the target as typed for "a path or a full spec",
-    else ``kind:target?options`` with the options that were filled in."""
+    else ``kind:target?options`` with the options set to other than their defaults, each
+    typed by the kind's declared ``fields`` first (a ViewError names every bad one)."""
     text = clean_spec(target)
     if kind in (None, "", PATH_KIND):
         return text
     kind = clean_text(kind, "the kind", 64)
-    filled = {k: str(v).strip() for k, v in options.items() if v not in (None, "") and str(v).strip()}
+    typed = clean_values(fields, {k: v for k, v in options.items() if v not in (None, "")})
+    filled = {k: as_text(v) for k, v in changed(fields, typed).items() if v is not None}
     query = urlencode(filled)
     return clean_spec(f"{kind}:{text}" + (f"?{query}" if query else ""))
 
@@ -194,10 +198,9 @@ def register_callbacks(app: Dash, services: Services) -> None:
     )
     def render_open_options(kind: Any) -> list:
         """The picked source kind's options, as a form (none for a path or a whole spec)."""
-        for info in services.source_kinds():
-            if info.get("name") == kind and kind != PATH_KIND:
-                return render_form(SOURCE_FORM, fields_from_source(info), {})
-        return []
+        if kind == PATH_KIND:
+            return []
+        return render_form(SOURCE_FORM, services.source_fields(kind), {}) if services.source_fields(kind) else []
 
     @app.callback(Output(ids.RECENT_LIST, "children"), Input(ids.RECENT, "data"))
     def render_recent(recent: Any) -> list:
@@ -243,7 +246,7 @@ def register_callbacks(app: Dash, services: Services) -> None:
                     raise PreventUpdate
                 spec = specs[index]
             elif trigger == ids.OPEN_GO and _clicked(go):
-                spec = compose_spec(kind, target, values_of(field_ids, values))
+                spec = compose_spec(kind, target, values_of(field_ids, values), services.source_fields(kind))
             else:
                 raise PreventUpdate
             open_data(services, spec)

@@ -11,7 +11,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import html
 
-from ..fields import BOOLEAN, CHOICE, INTEGER, NUMBER, Field
+from ..fields import BOOLEAN, CHOICE, INTEGER, NUMBER, TEXT, Field
 from . import ids
 
 
@@ -24,10 +24,12 @@ def _control(form: str, field: Field, value: Any) -> Any:
     if field.kind == BOOLEAN:
         return dbc.Switch(id=fid, value=bool(value), label=field.label, className="shell-field-switch")
     if field.kind == CHOICE:
+        # An option without a default (the plug-in decides) starts on "default": not set.
+        unset = [{"label": "default", "value": ""}] if field.default is None else []
         return dbc.Select(
             id=fid,
-            options=[{"label": str(c), "value": str(c)} for c in field.choices or ()],
-            value=str(value),
+            options=[*unset, *({"label": str(c), "value": str(c)} for c in field.choices or ())],
+            value="" if value is None else str(value),
             size="sm",
         )
     # No debounce: the Apply button reads the fields, and must read what was typed last.
@@ -41,11 +43,17 @@ def _control(form: str, field: Field, value: Any) -> Any:
 
 
 def _bounds(field: Field) -> str:
-    if field.kind not in (NUMBER, INTEGER) or (field.low is None and field.high is None):
-        return ""
-    low = "any" if field.low is None else f"{field.low:g}"
-    high = "any" if field.high is None else f"{field.high:g}"
-    return f" ({low}–{high}; default {field.default:g})" if field.default is not None else ""
+    if field.kind not in (NUMBER, INTEGER):
+        return f" (default {field.default})" if field.kind in (TEXT, CHOICE) and field.default not in (None, "") else ""
+    low = None if field.low is None else f"{field.low:g}"
+    high = None if field.high is None else f"{field.high:g}"
+    if low is not None and high is not None:
+        rule = f"{low}–{high}"
+    else:
+        rule = f"at least {low}" if low is not None else f"at most {high}" if high is not None else ""
+    default = f"default {field.default:g}" if field.default is not None else ""
+    inside = "; ".join(x for x in (rule, default) if x)
+    return f" ({inside})" if inside else ""
 
 
 def render_form(form: str, fields: Sequence[Field], values: Mapping[str, Any]) -> list:

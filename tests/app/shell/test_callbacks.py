@@ -69,12 +69,32 @@ def test_a_bad_parameter_in_a_link_is_reported_and_dropped(client):
     assert response_value(data, ids.VIEW, "data")["params"] == {}
 
 
-def test_open_data_composes_a_spec_from_the_form():
+def test_open_data_composes_a_spec_from_the_form(app):
+    fields = app.services.source_fields("csv")
     assert shell.compose_spec("path", " exports/m.csv ", {}) == "exports/m.csv"
-    spec = shell.compose_spec("csv", "exports/m.csv", {"tz": "Europe/Paris", "units": ""})
-    assert spec == "csv:exports/m.csv?tz=Europe%2FParis"
+    spec = shell.compose_spec("csv", "exports/m.csv", {"tz": "Europe/Paris", "units": "", "verify": "auto"}, fields)
+    assert spec == "csv:exports/m.csv?tz=Europe%2FParis"  # defaults and blanks stay out
     with pytest.raises(ViewError):
-        shell.compose_spec("csv", "", {})
+        shell.compose_spec("csv", "", {}, fields)
+
+
+def test_open_data_types_each_option_by_its_declaration(app):
+    """A source kind's options are typed like a model's parameters: one parser, every bad one named."""
+    scenario = {f.name: f for f in app.services.source_fields("scenario")}
+    assert scenario["fleet_size"].kind == "integer" and scenario["fleet_size"].low == 1
+    assert scenario["duration"].kind == "number"
+    fields = tuple(scenario.values())
+    spec = shell.compose_spec("scenario", "default", {"fleet_size": 12, "seed": "3", "tick": 2.5}, fields)
+    assert spec == "scenario:default?seed=3&fleet_size=12&tick=2.5"
+    with pytest.raises(ViewError) as caught:
+        shell.compose_spec("scenario", "default", {"fleet_size": 0, "seed": "x"}, fields)
+    assert "fleet size must be at least 1, got 0" in str(caught.value) and "seed must be a whole number" in str(caught.value)
+    with pytest.raises(ViewError, match="'speed' is not a parameter here"):
+        shell.compose_spec("scenario", "default", {"speed": 2}, fields)
+    verify = {f.name: f for f in app.services.source_fields("parquet")}["verify"]
+    assert verify.kind == "choice" and verify.choices == ("auto", "full", "size", "off")
+    with pytest.raises(ViewError, match="verify must be one of auto, full, size, off"):
+        shell.compose_spec("parquet", "x.parquet", {"verify": "always"}, (verify,))
 
 
 def test_open_data_follows_the_path_rules_and_speaks_relative_paths(app, settings):
