@@ -21,6 +21,8 @@ import numpy as np
 
 from ..sources.base import Window
 
+WINDOW_TICKS = 60  # the ticks a Why reads: the Live tab's window, and an alert's
+
 # Factor -> the metric it reads, for factors not named after their metric.
 FACTOR_METRICS = {
     "cpu": "cpu_pct",

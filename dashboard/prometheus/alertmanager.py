@@ -149,10 +149,9 @@ class AlertExporter:
             "source": spec,
         }
         link = dashboard_link(self.base_url, spec, model, tick, server)
-        annotations = {
-            "summary": f"{server} ({profile}): incident risk {probability:.0%} by {model}",
-            "description": why,
-        }
+        annotations = {"summary": f"{server} ({profile}): incident risk {probability:.0%} by {model}"}
+        if why:  # the Why sentence, as the Live tab's Why card says it at that tick
+            annotations["description"] = why
         alert: dict[str, Any] = {"labels": labels, "annotations": annotations}
         if link:
             annotations["dashboard"] = link

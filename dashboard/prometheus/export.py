@@ -8,21 +8,42 @@ its listeners run only in the elected process, once per new head.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..errors import DashboardError
+from ..models.explain import WINDOW_TICKS, explain
+from ..sources.base import Window
 from .alertmanager import AlertExporter
 from .metrics import Snapshot, head_time, record
 
 log = logging.getLogger(__name__)
 
 
-def why_sentence(source: Any, model: Any, scores: Any, server: int) -> str:
-    """The Why of ``server`` at the scored tick, in words, from the model's contributions."""
-    parts = [f"{factor} +{value:.0%}" for factor, value in scores.top_factors(server, 3)]
-    return ("Drivers: " + ", ".join(parts) + ".") if parts else "Nothing stands out."
+def why_sentence(window: Window, scores: Any, server: int) -> str:
+    """The Why of ``server`` at the scored tick, the sentence the Live tab's Why card shows:
+    read from the model's contributions and ``window`` (the ticks up to the scored one)."""
+    risk = float(scores.probability[server])
+    return explain(window, server, risk, scores.contributions[server], scores.factors).sentence
+
+
+def _why_of(source: Any, scores: Any) -> Callable[[int], str]:
+    """``server -> sentence`` at ``scores``' tick; the window is read once, at the first alert."""
+    read: list[Window | None] = []
+
+    def why(server: int) -> str:
+        if not read:
+            try:
+                read.append(source.window(int(scores.tick), WINDOW_TICKS))
+            except DashboardError as exc:
+                log.info("alerts: the window of tick %s cannot be read (%s); alerts go without the Why", scores.tick, exc)
+                read.append(None)
+        window = read[0]
+        return why_sentence(window, scores, server) if window is not None else ""
+
+    return why
 
 
 def attach_exports(services: Any, scorer: Any) -> AlertExporter | None:
@@ -75,7 +96,7 @@ def attach_exports(services: Any, scorer: Any) -> AlertExporter | None:
             "servers": servers["server_name"].astype(str).to_numpy(),
             "profiles": servers["profile"].astype(str).to_numpy(),
             "time": head_time(source, tick),
-            "why": lambda i: why_sentence(source, model, scores, int(i)),
+            "why": _why_of(source, scores),
         }
 
     exporter = AlertExporter(

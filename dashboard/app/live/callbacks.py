@@ -264,7 +264,8 @@ def tick_answer(
         try:
             fleet = services.fleet(candidate)
             if fleet.n_ticks == 0:
-                raise DashboardError(f"the data source {candidate!r} has no ticks yet")
+                why = services.problem(candidate) if fleet.live else None
+                raise DashboardError(why or f"the data source {candidate!r} has no ticks yet")
             if candidate != view.source:
                 view = replace(
                     view, source=candidate, selection=(), extra={"fresh": True}
@@ -313,6 +314,8 @@ def tick_answer(
     render(services, view, fleet, "source" if fell_back else action, answer, before)
     answer[(ids.INTERVAL, "disabled")] = not answer[(ids.VIEW, "data")]["playing"]
     answer[(ids.INTERVAL, "max_intervals")] = n_intervals + 1
+    if fleet.live and (problem := services.problem(view.source)):
+        messages.append(problem)  # e.g. its Prometheus cannot be reached: the head stands still
     if services.degraded():
         messages.append(DEGRADED_CACHE)
     if messages:

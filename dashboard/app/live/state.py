@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from ...models.explain import WINDOW_TICKS
 from ..validate import (
     MAX_TICK,
     ViewError,
@@ -27,7 +28,7 @@ from ..validate import (
 )
 
 SPEEDS = (1, 2, 5, 10)  # ticks per refresh
-WINDOW = 60  # ticks shown by the trend, the strip and the rolling metrics
+WINDOW = WINDOW_TICKS  # ticks shown by the trend, the strip and the rolling metrics (and read by the Why)
 MAX_PATCH_GAP = 10  # a jump of more ticks than this repaints the figures in full
 MAX_SELECTION = 4
 MAX_QUERY_CHARS = 4096
