@@ -132,8 +132,9 @@ class Replay:
         k = self.start_tick + int(elapsed // self.tick_seconds)
         into = elapsed - (k - self.start_tick) * self.tick_seconds
         if k >= self.n_ticks:
-            if not self.loop:
-                return 0, self.n_ticks - 1, self.tick_seconds  # the last tick, held
+            if not self.loop:  # the last tick held: its values stay, so counters keep their rates
+                last = self.n_ticks - 1
+                return 0, last, elapsed - (last - self.start_tick) * self.tick_seconds
             return k // self.n_ticks, k % self.n_ticks, into
         return 0, k, into
 
