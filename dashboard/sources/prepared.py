@@ -84,6 +84,9 @@ def estimate(spec: str, settings: Settings, known_kinds: tuple[str, ...]) -> Est
     roots = tuple(Path(r).resolve() for r in settings.data_roots)
     if kind == "scenario":
         return _scenario(parsed.target, parsed.options, settings, roots)
+    if kind == "prometheus":
+        _prometheus_from_the_web(parsed.target, parsed.options, settings)
+        return None
     if kind in (None, "csv", "parquet", "dir", "follow"):
         target = parsed.target
         if is_glob(target) or kind == "dir":
@@ -101,6 +104,24 @@ def estimate(spec: str, settings: Settings, known_kinds: tuple[str, ...]) -> Est
                 )
         return _files(kind or "file", files)
     return None
+
+
+def _prometheus_from_the_web(name: str, options: dict[str, str], settings: Settings) -> None:
+    """A link may read no more history than the operator configured for the target: what
+    Prometheus evaluates and the server holds stays the operator's choice."""
+    from ..parameters import ParameterError, parse_value
+    from .prometheus import HISTORY
+
+    target = settings.prometheus_target(name.strip())
+    try:
+        history = parse_value(HISTORY, options.get("history"))
+    except ParameterError as exc:
+        raise NotFromTheWeb(str(exc)) from None
+    if history is not None and history > target.history:
+        raise NotFromTheWeb(
+            f"from the browser, prometheus:{target.name} reads at most the {target.history:,} ticks of history "
+            f"its configuration allows, not {history:,}"
+        )
 
 
 def _scenario(target: str, options: dict[str, str], settings: Settings, roots) -> Estimate | None:

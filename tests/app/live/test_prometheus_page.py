@@ -79,6 +79,14 @@ def test_live002_a_target_down_at_opening_and_addresses_from_a_link(settings):
     # a link names configured targets only; an address is refused before any connection
     data, _ = _open(client, "?source=prometheus%3Ahttp%3A%2F%2F10.0.0.1%3A9090")
     message = response_value(data, shell_ids.MESSAGE, "children")
-    assert "is not a target name; a spec names a target the operator configured" in message
+    assert "no Prometheus target named 'http://10.0.0.1:9090' is configured; configured: down" in message
     data, _ = _open(client, "?source=prometheus%3Aprod")
     assert "no Prometheus target named 'prod' is configured; configured: down" in response_value(data, shell_ids.MESSAGE, "children")
+
+
+def test_live003_a_link_reads_no_more_history_than_the_operator_allows(settings):
+    down = Target("down", f"http://127.0.0.1:{free_port()}", step_s=1.0, history=60)
+    client = create_app(replace(settings, prometheus_targets=(down,))).server.test_client()
+    data, _ = _open(client, "?source=prometheus%3Adown%3Fhistory%3D10000")
+    message = response_value(data, shell_ids.MESSAGE, "children")
+    assert "from the browser, prometheus:down reads at most the 60 ticks of history its configuration allows, not 10,000" in message
