@@ -19,12 +19,14 @@ PromQL expression evaluated there (``query_range``), one series per server.
 - **Memory** stays bounded: the newest ``keep`` of ticks (and at most ``KEEP_CELLS``
   server-ticks) are held; older ticks are read again from Prometheus when asked for.
 - **Identity**: the target's canonical spec, its configuration's digest (URL, queries,
-  labels), the tick grid's anchor and a revision bumped when the server axis changes; the
-  anchor is shared through the settings' cache, so every worker numbers ticks the same.
+  labels), the tick grid's anchor and a digest of the server axis; the anchor is shared
+  through the settings' cache, so every worker numbers ticks the same, and processes whose
+  axes differ (one opened before some servers appeared) never share scores.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -169,6 +171,7 @@ class PrometheusSource(CubeSource):
             "state": np.zeros((0, 0), dtype=np.int8),
         }
         self._axis_key: tuple[int, int] | None = None
+        self._axis_digest = ""  # of the server axis: part of the identity
         for metric in self.expressions:
             self._cells[metric] = np.zeros((0, 0), dtype=np.float32)
         query = {"step": format_duration(self.step_s)} if self.step_s != target.step_s else {}
@@ -372,6 +375,8 @@ class PrometheusSource(CubeSource):
         if self._axis_key != (self._revision, n):
             self._axis = (text_array(cube.servers), text_array(cube.profiles))
             self._axis_key = (self._revision, n)
+            axis = "\x1f".join(self._server_names) + "\x1e" + "\x1f".join(self._profile_names)
+            self._axis_digest = hashlib.sha256(axis.encode()).hexdigest()[:16]
         self._set_cube(cube, None, self._axis)
         count = self._last + 1
         if self._times.shape[0] != count:
@@ -484,7 +489,9 @@ class PrometheusSource(CubeSource):
 
     def identity(self) -> str:
         self._poll()
-        return f"{self.canonical_spec}@{self.version}#{self.target.digest()}:{self._t0}:{self._revision}"
+        # the server axis itself, not this process's count of its changes: processes that
+        # opened at other times may hold other axes, and must never share scores of another
+        return f"{self.canonical_spec}@{self.version}#{self.target.digest()}:{self._t0}:{self._axis_digest}"
 
     def refresh(self) -> int:
         """Check for new steps now (ignoring the wait until the next one is due); the tick count."""

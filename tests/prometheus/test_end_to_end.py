@@ -31,7 +31,8 @@ def live_tab(server: Gunicorn, query: str) -> dict:
     status, answer = server.post("/_dash-update-component", tick_request({(shell_ids.URL, "search"): "?" + query}))
     assert status == 200, answer
     response = answer["response"]
-    assert ids.PROGRESS in response, response.get(shell_ids.MESSAGE)  # the page, not only a message
+    # the page, not only a message (else: the server's log says why)
+    assert ids.PROGRESS in response, (response.get(shell_ids.MESSAGE), server.output()[-4000:])
     return response
 
 

@@ -229,7 +229,8 @@ def test_servers_that_join_and_leave(tmp_path):
     prometheus = Prometheus(tmp_path / "p", {"replay": [first.address, second.address]})
     with running(first, prometheus):
         samples_for(prometheus, 3)
-        source = open_source("prometheus:replay?history=3", settings=settings_for(target(prometheus.url)))
+        settings = settings_for(target(prometheus.url), cache_url=f"diskcache://{tmp_path / 'cache'}")
+        source = open_source("prometheus:replay?history=3", settings=settings)
         assert source.servers().shape[0] == 2
         before = source.identity()
         with running(second):
@@ -237,6 +238,12 @@ def test_servers_that_join_and_leave(tmp_path):
             assert source.identity() != before  # another server axis: other scores
             names = list(source.servers()["server_name"])
             assert names[2:] == ["batch-001", "batch-002"]  # new servers join the end
+            # A process opening now (same tick grid through the shared cache) gets the four
+            # servers in Prometheus's order: it shares scores only if its axis is this one.
+            later = open_source("prometheus:replay?history=3", settings=settings)
+            assert sorted(later.servers()["server_name"]) == sorted(names)
+            same_axis = list(later.servers()["server_name"]) == names
+            assert (later.identity() == source.identity()) == same_axis
             joined = source.n_ticks()
             first.stop()
             wait_until(lambda: source.n_ticks() >= joined + 6, 20, "ticks after the first exporter stopped")
