@@ -238,6 +238,12 @@ class Services:
         info = next((k for k in self.source_kinds() if k.get("name") == kind), None)
         return fields_from(info) if info else ()
 
+    def source_targets(self, kind: Any) -> tuple[str, ...] | None:
+        """The names a remote kind's target may take (the operator's); None for other kinds."""
+        if kind != "prometheus":
+            return None
+        return tuple(t.name for t in self.settings.prometheus_targets)
+
     # -- models ----------------------------------------------------------
     def models(self) -> list[dict[str, Any]]:
         from ..models import list_models

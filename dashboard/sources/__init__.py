@@ -94,7 +94,10 @@ def list_sources() -> list[dict[str, Any]]:
             {
                 "name": name,
                 "description": cls.description or (cls.__doc__ or "").strip().split("\n")[0],
-                "parameters": [p.describe() for p in (*declared(cls.parameters), INCIDENTS)],
+                # an incident log is read beside files; a remote kind's links never name one
+                "parameters": [
+                    p.describe() for p in (*declared(cls.parameters), *(() if cls.remote else (INCIDENTS,)))
+                ],
                 "available": True,
             }
         )

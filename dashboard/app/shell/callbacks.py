@@ -200,7 +200,13 @@ def register_callbacks(app: Dash, services: Services) -> None:
         """The picked source kind's options, as a form (none for a path or a whole spec)."""
         if kind == PATH_KIND:
             return []
-        return render_form(SOURCE_FORM, services.source_fields(kind), {}) if services.source_fields(kind) else []
+        fields = services.source_fields(kind)
+        form = render_form(SOURCE_FORM, fields, {}) if fields else []
+        targets = services.source_targets(kind)
+        if targets is None:
+            return form
+        named = ", ".join(targets) if targets else "none (the operator names them in FLEET_PROMETHEUS_TARGETS)"
+        return [html.P(f"Targets configured here: {named}", className="small text-muted mb-2"), *form]
 
     @app.callback(Output(ids.RECENT_LIST, "children"), Input(ids.RECENT, "data"))
     def render_recent(recent: Any) -> list:

@@ -44,7 +44,7 @@ def _control(form: str, field: Field, value: Any) -> Any:
 
 def _bounds(field: Field) -> str:
     if field.kind not in (NUMBER, INTEGER):
-        return f" (default {field.default})" if field.kind in (TEXT, CHOICE) and field.default not in (None, "") else ""
+        return f" · default {field.default}" if field.kind in (TEXT, CHOICE) and field.default not in (None, "") else ""
     low = None if field.low is None else f"{field.low:g}"
     high = None if field.high is None else f"{field.high:g}"
     if low is not None and high is not None:
@@ -52,8 +52,7 @@ def _bounds(field: Field) -> str:
     else:
         rule = f"at least {low}" if low is not None else f"at most {high}" if high is not None else ""
     default = f"default {field.default:g}" if field.default is not None else ""
-    inside = "; ".join(x for x in (rule, default) if x)
-    return f" ({inside})" if inside else ""
+    return "".join(f" · {x}" for x in (rule, default) if x)
 
 
 def render_form(form: str, fields: Sequence[Field], values: Mapping[str, Any]) -> list:

@@ -113,3 +113,17 @@ def test_recent_data_is_remembered_per_browser_and_checked():
     assert recent == ["c.csv", "a.csv", "b.csv"]
     assert len(shell.remember([f"{i}.csv" for i in range(20)], "new.csv")) == shell.MAX_RECENT
     assert "a.csv" in str(shell.recent_items(["a.csv"]))
+
+
+def test_open_data_names_the_configured_prometheus_targets(settings):
+    from dataclasses import replace
+
+    from dashboard.app import create_app
+    from dashboard.prometheus.config import Target
+
+    services = create_app(replace(settings, prometheus_targets=(Target("prod", "http://127.0.0.1:9"),))).services
+    assert services.source_targets("prometheus") == ("prod",)
+    assert services.source_targets("csv") is None
+    # a remote kind's links never name an incident log file
+    assert [f.name for f in services.source_fields("prometheus")] == ["step", "history", "keep"]
+    assert "incidents" in [f.name for f in services.source_fields("csv")]
