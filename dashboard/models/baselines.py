@@ -190,7 +190,16 @@ def readings(z: np.ndarray, k: int = READING_TICKS) -> tuple[np.ndarray, np.ndar
 def nanmedian_first_axis(values: np.ndarray) -> np.ndarray:
     """NaN-ignoring median over the (short) first axis; NaN where every value is.
 
-    Much faster than ``np.nanmedian`` on the few ticks a reading spans (one sort)."""
+    Much faster than ``np.nanmedian`` on the few ticks a reading spans (one sort; for three
+    values a min/max network, no sort at all)."""
+    if values.shape[0] == 3:
+        a, b, c = values
+        middle = np.fmax(np.fmin(a, b), np.fmin(np.fmax(a, b), c))
+        valid = (~np.isnan(values)).sum(axis=0)
+        if (valid == 3).all():
+            return middle
+        mean = np.nansum(values, axis=0) / np.maximum(valid, 1).astype(values.dtype)
+        return np.where(valid == 3, middle, np.where(valid > 0, mean, np.nan)).astype(values.dtype, copy=False)
     ordered = np.sort(values, axis=0)  # NaN sorts last
     valid = np.isfinite(ordered).sum(axis=0)
     lo = np.maximum(valid - 1, 0) // 2
@@ -199,6 +208,28 @@ def nanmedian_first_axis(values: np.ndarray) -> np.ndarray:
     b = np.take_along_axis(ordered, np.minimum(hi, values.shape[0] - 1)[None], axis=0)[0]
     out = np.where(valid % 2 == 1, a, 0.5 * (a + b))
     return np.where(valid > 0, out, np.nan).astype(values.dtype, copy=False)
+
+
+def nanquantiles_first_axis(values: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """NaN-ignoring quantiles over the first axis, ``(len(qs), ...)``: numpy's ``nanquantile``
+    (its default linear method) from one sort of the whole array, instead of one call per
+    column (numpy's own runs a Python loop over the columns when NaNs are present: 25x
+    slower on a fleet). NaN where every value is NaN."""
+    ordered = np.sort(values, axis=0)  # NaN sorts last
+    valid = (~np.isnan(ordered)).sum(axis=0)
+    last = np.maximum(valid - 1, 0)
+    out = np.empty((len(qs), *values.shape[1:]), dtype=np.float64)
+    for k, q in enumerate(qs):
+        pos = q * last
+        lo = np.floor(pos).astype(np.intp)
+        hi = np.minimum(lo + 1, last)
+        t = pos - lo
+        a = np.take_along_axis(ordered, lo[None], axis=0)[0].astype(np.float64)
+        b = np.take_along_axis(ordered, hi[None], axis=0)[0].astype(np.float64)
+        diff = b - a
+        value = np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)  # numpy's lerp
+        out[k] = np.where(valid > 0, value, np.nan)
+    return out
 
 
 def profile_median(values: np.ndarray, profiles: np.ndarray, min_peers: int) -> np.ndarray | None:
@@ -248,14 +279,15 @@ def fit_baseline(history: Window, metrics: tuple[str, ...], policy: BaselinePoli
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         present = np.isfinite(x).any(axis=0)
-        center = np.nanmedian(x, axis=0)
+        center = nanquantiles_first_axis(x, (0.5,))[0]
         resid = x - center[None]
         seasonal, period = _rhythm(resid, ts, history.tick_seconds, center)
         if seasonal is not None:
             resid = resid - seasonal[season_bins(ts, period, seasonal.shape[0])]
-        q25, q75, lo1, hi99 = np.nanpercentile(resid, [25, 75, 1, 99], axis=0)
+        q25, q75, lo1, hi99 = nanquantiles_first_axis(resid, (0.25, 0.75, 0.01, 0.99))
         iqr_sd = (q75 - q25) / 1.349
-        mad_sd = np.nanmedian(np.abs(resid - np.nanmedian(resid, axis=0)[None]), axis=0) * 1.4826
+        mid = nanquantiles_first_axis(resid, (0.5,))[0]
+        mad_sd = nanquantiles_first_axis(np.abs(resid - mid[None]), (0.5,))[0] * 1.4826
         floor = np.fmax(RELATIVE_FLOOR * np.abs(center), RANGE_FLOOR * (hi99 - lo1))
         scale = np.fmax(np.fmax(np.nan_to_num(iqr_sd), np.nan_to_num(mad_sd)), np.nan_to_num(floor))
         units = np.array([UNIT_FLOORS.get(m, ABSOLUTE_FLOOR) for m in metrics], dtype=np.float64)[:, None]
@@ -263,8 +295,8 @@ def fit_baseline(history: Window, metrics: tuple[str, ...], policy: BaselinePoli
         up, down = readings((resid / scale[None]).astype(np.float32))
         q = policy.tail_quantile
         if up.shape[0] >= 2:
-            tail_hi = np.nanquantile(up, q, axis=0)
-            tail_lo = np.nanquantile(down, 1.0 - q, axis=0)
+            tail_hi = nanquantiles_first_axis(up, (q,))[0]
+            tail_lo = nanquantiles_first_axis(down, (1.0 - q,))[0]
         else:
             tail_hi = np.full(center.shape, np.nan)
             tail_lo = np.full(center.shape, np.nan)
@@ -292,7 +324,7 @@ def _rhythm(resid: np.ndarray, ts: np.ndarray, tick_s: float, center: np.ndarray
     if n_ticks < 3 or tick_s <= 0:
         return None, 0.0
     span = float(np.asarray(ts[-1] - ts[0]).astype("timedelta64[ms]").astype(np.int64)) / 1000.0
-    q25, q75 = np.nanpercentile(resid, [25, 75], axis=0)
+    q25, q75 = nanquantiles_first_axis(resid, (0.25, 0.75))
     spread = q75 - q25
     best: tuple[float, np.ndarray, float] | None = None
     for period, bin_s in ((DAY_S, 1800.0), (WEEK_S, 3600.0)):
@@ -305,10 +337,10 @@ def _rhythm(resid: np.ndarray, ts: np.ndarray, tick_s: float, center: np.ndarray
         order = np.argsort(bins, kind="stable")
         starts = np.concatenate([[0], np.cumsum(counts)])
         for j in np.flatnonzero(counts >= 3):
-            profile[j] = np.nanmedian(resid[order[starts[j] : starts[j + 1]]], axis=0)
+            profile[j] = nanquantiles_first_axis(resid[order[starts[j] : starts[j + 1]]], (0.5,))[0]
         profile = np.nan_to_num(profile)
         left = resid - profile[bins]
-        a, b = np.nanpercentile(left, [25, 75], axis=0)
+        a, b = nanquantiles_first_axis(left, (0.25, 0.75))
         gain = (b - a) / np.where(spread > 0, spread, np.inf)
         gain = np.nan_to_num(gain, nan=1.0)
         useful = gain < SEASON_GAIN
@@ -326,6 +358,7 @@ __all__ = [
     "BaselinePolicy",
     "fit_baseline",
     "nanmedian_first_axis",
+    "nanquantiles_first_axis",
     "own_baseline",
     "profile_median",
     "readings",
