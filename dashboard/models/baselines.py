@@ -218,16 +218,17 @@ def nanquantiles_first_axis(values: np.ndarray, qs: tuple[float, ...]) -> np.nda
     ordered = np.sort(values, axis=0)  # NaN sorts last
     valid = (~np.isnan(ordered)).sum(axis=0)
     last = np.maximum(valid - 1, 0)
-    out = np.empty((len(qs), *values.shape[1:]), dtype=np.float64)
+    dtype = values.dtype if np.issubdtype(values.dtype, np.floating) else np.dtype(np.float64)
+    out = np.empty((len(qs), *values.shape[1:]), dtype=dtype)
     for k, q in enumerate(qs):
-        pos = q * last
+        pos = last * q
         lo = np.floor(pos).astype(np.intp)
         hi = np.minimum(lo + 1, last)
         t = pos - lo
-        a = np.take_along_axis(ordered, lo[None], axis=0)[0].astype(np.float64)
-        b = np.take_along_axis(ordered, hi[None], axis=0)[0].astype(np.float64)
+        a = np.take_along_axis(ordered, lo[None], axis=0)[0]
+        b = np.take_along_axis(ordered, hi[None], axis=0)[0]
         diff = b - a
-        value = np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)  # numpy's lerp
+        value = np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
         out[k] = np.where(valid > 0, value, np.nan)
     return out
 
