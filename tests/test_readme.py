@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 FENCE = re.compile(r"```(\w*)\n(.*?)```", re.S)
 INLINE = re.compile(r"`([^`\n]+)`")
-SET_UP = ("pip ", "bash scripts/", "source ", "apt-get ", "sudo ", "python benchmarks/", "python -m dashboard.train ")
+SET_UP = ("pip ", "bash scripts/", "source ", "apt-get ", "sudo ", "python benchmarks/", "python -m dashboard.train")
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]+$")  # SPEC, PATH_OR_SPEC: a template, not a command
 # An operator's hosts: system paths, other machines, a password prompt, a Celery worker that
 # runs until stopped. Shown, not run here; tests/test_team_server.py runs the same setups
