@@ -216,6 +216,24 @@ def settle(folder: str | os.PathLike[str], timeout: float = 5.0) -> None:
             lock.release()
 
 
+def tidy(folder: str | os.PathLike[str], names: Sequence[str], *, wait: float = 5.0) -> list[Path]:
+    """Once no writer holds ``folder`` (waiting at most ``wait`` seconds), finish a commit a
+    killed writer left half-done and remove what it staged (e.g. after a generation job was
+    cancelled by killing it). Returns the files removed; nothing when the folder is busy."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    try:
+        lock = acquire_folder(folder, wait)
+    except (FolderBusyError, WriteError, CancelledError):
+        return []
+    try:
+        recover(folder)
+        return DatasetWriter(folder, names).clean_leftovers()
+    finally:
+        lock.release()
+
+
 # -- the writer -------------------------------------------------------------------------------
 
 

@@ -156,7 +156,42 @@ def _check_time_range(start: datetime, scenario: Scenario) -> None:
 
 
 @dataclass
-class _Plan:
+class _Timeline:
+    """The phase timeline as arrays: what :func:`_intensity` needs."""
+
+    phase_names: list[str]
+    phase_starts_ms: np.ndarray  # (P,) float
+    phase_ends_ms: np.ndarray
+    phase_shape: np.ndarray  # (P,) int
+    phase_target: np.ndarray
+    phase_prev: np.ndarray  # intensity at each phase's start (previous phase's target)
+    phase_amp: np.ndarray
+    phase_recovers: np.ndarray  # (P,) bool: a recovery-kind phase
+    phase_period_ms: np.ndarray
+
+
+def _timeline(scenario: Scenario) -> _Timeline:
+    phases = scenario.phases
+    prev = [0.0] + [p.intensity for p in phases[:-1]]
+    period = [
+        (p.period_s if p.period_s is not None else min(60.0, (p.end - p.start) / 4)) * 1000.0
+        for p in phases
+    ]
+    return _Timeline(
+        phase_names=[p.name for p in phases],
+        phase_starts_ms=np.array([p.start * 1000.0 for p in phases]),
+        phase_ends_ms=np.array([p.end * 1000.0 for p in phases]),
+        phase_shape=np.array([_SHAPE_CODE[p.shape] for p in phases]),
+        phase_target=np.array([p.intensity for p in phases]),
+        phase_prev=np.array(prev),
+        phase_amp=np.array([p.amplitude for p in phases]),
+        phase_recovers=np.array([p.kind == "recovery" for p in phases]),
+        phase_period_ms=np.array(period),
+    )
+
+
+@dataclass
+class _Plan(_Timeline):
     scenario: Scenario
     start: datetime
     start_ms: int
@@ -170,15 +205,6 @@ class _Plan:
     base: np.ndarray  # (N, M) healthy baseline per server and metric
     rhythm_phase: np.ndarray  # (N,) radians
     latency_ref: np.ndarray  # (N,) profile baseline latency (state thresholds, healthy cap)
-    phase_names: list[str]
-    phase_starts_ms: np.ndarray  # (P,) float
-    phase_ends_ms: np.ndarray
-    phase_shape: np.ndarray  # (P,) int
-    phase_target: np.ndarray
-    phase_prev: np.ndarray  # intensity at each phase's start (previous phase's target)
-    phase_amp: np.ndarray
-    phase_recovers: np.ndarray  # (P,) bool: a recovery-kind phase
-    phase_period_ms: np.ndarray
     affected: list[dict[str, Any]]
     groups: list[dict[str, Any]] = field(default_factory=list)
     disturbances: list[dict[str, Any]] = field(default_factory=list)
@@ -189,7 +215,11 @@ class _Plan:
     mem_cap: np.ndarray | float = HEALTHY_MEM_MAX
 
 
-def _plan(scenario: Scenario, start: datetime | str | None = None) -> _Plan:
+def _plan(
+    scenario: Scenario,
+    start: datetime | str | None = None,
+    affected: list[dict[str, Any]] | None = None,
+) -> _Plan:
     start_dt = _start_time(start)
     servers = scenario.fleet.server_names()
     names = [n for n, _ in servers]
@@ -204,13 +234,7 @@ def _plan(scenario: Scenario, start: datetime | str | None = None) -> _Plan:
     # sin() peaks at pi/2: shift so each profile peaks at its hour, plus a little per server.
     rhythm_phase = math.pi / 2 - 2 * math.pi * peak_hour / 24.0 + rng.normal(0.0, 0.25, size=n)
 
-    phases = scenario.phases
-    prev = [0.0] + [p.intensity for p in phases[:-1]]
-    period = [
-        (p.period_s if p.period_s is not None else min(60.0, (p.end - p.start) / 4)) * 1000.0
-        for p in phases
-    ]
-    affected = scenario.affected_servers()
+    affected = scenario.affected_servers() if affected is None else affected
     groups = []
     for g, group in enumerate(scenario.affected):
         members = np.array([a["index"] for a in affected if a["group"] == g], dtype=np.int64)
@@ -267,15 +291,7 @@ def _plan(scenario: Scenario, start: datetime | str | None = None) -> _Plan:
         base=base,
         rhythm_phase=rhythm_phase,
         latency_ref=profile_base[codes, _M["latency_ms"]],
-        phase_names=[p.name for p in phases],
-        phase_starts_ms=np.array([p.start * 1000.0 for p in phases]),
-        phase_ends_ms=np.array([p.end * 1000.0 for p in phases]),
-        phase_shape=np.array([_SHAPE_CODE[p.shape] for p in phases]),
-        phase_target=np.array([p.intensity for p in phases]),
-        phase_prev=np.array(prev),
-        phase_amp=np.array([p.amplitude for p in phases]),
-        phase_recovers=np.array([p.kind == "recovery" for p in phases]),
-        phase_period_ms=np.array(period),
+        **vars(_timeline(scenario)),
         affected=affected,
         groups=groups,
         disturbances=disturbances,
@@ -329,12 +345,12 @@ def _apply_effects(
             sub[:, :, m] = healthy * (1.0 + level * (target - 1.0))
 
 
-def _phase_index(plan: _Plan, t_ms: np.ndarray) -> np.ndarray:
+def _phase_index(plan: _Timeline, t_ms: np.ndarray) -> np.ndarray:
     idx = np.searchsorted(plan.phase_starts_ms, t_ms, side="right") - 1
     return np.clip(idx, 0, len(plan.phase_names) - 1)
 
 
-def _intensity(plan: _Plan, t_ms: np.ndarray) -> np.ndarray:
+def _intensity(plan: _Timeline, t_ms: np.ndarray) -> np.ndarray:
     """Scenario intensity 0..1 at times ``t_ms`` (ms from the start; before 0 counts as the start)."""
     t_ms = np.maximum(t_ms, 0.0)
     p = _phase_index(plan, t_ms)
@@ -349,7 +365,7 @@ def _intensity(plan: _Plan, t_ms: np.ndarray) -> np.ndarray:
     return np.clip(np.select([shape == 1, shape == 2], [ramp, wave], default=target), 0.0, 1.0)
 
 
-def _response(plan: _Plan, t_ms: np.ndarray) -> np.ndarray:
+def _response(plan: _Timeline, t_ms: np.ndarray) -> np.ndarray:
     """How far metrics move (0..1) at times ``t_ms``, from the scenario's intensity.
 
     Trouble shows early and builds (ease-out) while an incident grows; once it is fixed,
@@ -360,14 +376,18 @@ def _response(plan: _Plan, t_ms: np.ndarray) -> np.ndarray:
     return np.where(recovering, intensity**2, 1.0 - (1.0 - intensity) ** 2)
 
 
-def _hash_uniform(seed: int, ticks: np.ndarray, n_servers: int) -> tuple[np.ndarray, np.ndarray]:
+def _hash_uniform(
+    seed: int, ticks: np.ndarray, servers: int | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Counter-based uniforms for (tick, server): independent of how ticks are chunked.
 
+    ``servers``: the fleet size (every server) or the indices of some servers.
     Returns ``(u, bits)``: floats in [0, 1) and a second independent bit per cell.
     """
     key = np.uint64((seed * 0x9E3779B97F4A7C15 + _SALT_SPIKES) & 0xFFFFFFFFFFFFFFFF)
+    index = np.arange(servers) if np.ndim(servers) == 0 else np.asarray(servers)
     x = ticks.astype(np.uint64)[:, None] * np.uint64(0xD1B54A32D192ED03)
-    x = x + np.arange(n_servers, dtype=np.uint64)[None, :] * np.uint64(0x9E3779B97F4A7C15) + key
+    x = x + index.astype(np.uint64)[None, :] * np.uint64(0x9E3779B97F4A7C15) + key
     # splitmix64 finaliser
     x ^= x >> np.uint64(30)
     x *= np.uint64(0xBF58476D1CE4E5B9)
@@ -393,12 +413,40 @@ def _spikes(plan: _Plan, k0: int, k1: int) -> np.ndarray:
     return np.maximum(strength[1:], carried)[2:]
 
 
-def _block_noise(plan: _Plan, block: int) -> np.ndarray:
-    """Standard normals (ticks, servers, metrics) for one fixed block of ticks, clipped at 3 sigma."""
+def _spikes_at(plan: _Plan, ticks: np.ndarray, servers: np.ndarray) -> np.ndarray:
+    """:func:`_spikes` at any ticks for some servers: each tick looks at the three before it."""
+    window = ticks[:, None] + np.arange(-3, 1)[None, :]  # (S, 4): t-3 .. t
+    u, long = _hash_uniform(plan.scenario.seed, np.maximum(window, 0).reshape(-1), servers)
+    u = u.reshape(len(ticks), 4, len(servers))
+    long = long.reshape(len(ticks), 4, len(servers))
+    raw = (u < SPIKE_CHANCE) & (window >= 0)[:, :, None]
+    # A spike starts at t-1 and t as in _spikes; one started at t-1 carries into t when long.
+    before = raw[:, 2] & ~raw[:, 1] & ~(raw[:, 0] & long[:, 0])
+    now = raw[:, 3] & ~raw[:, 2] & ~(raw[:, 1] & long[:, 1])
+    strength = np.where(now, 0.5 + 0.5 * (u[:, 3] / SPIKE_CHANCE), 0.0)
+    carried = np.where(before & long[:, 2], 0.5 + 0.5 * (u[:, 2] / SPIKE_CHANCE), 0.0)
+    return np.maximum(strength, carried)
+
+
+def _block_noise(
+    plan: _Plan, block: int, rows: np.ndarray | None = None, servers: np.ndarray | None = None
+) -> np.ndarray:
+    """Standard normals (ticks, servers, metrics) for one fixed block of ticks, clipped at 3 sigma.
+
+    ``rows`` (offsets into the block) and ``servers`` pick cells: only the stream up to the
+    last cell picked is drawn, so the block's first ticks of its first servers are cheap.
+    """
     k0 = block * plan.block_ticks
     k1 = min(plan.n_ticks, k0 + plan.block_ticks)
     rng = np.random.default_rng(np.random.SeedSequence([plan.scenario.seed, _SALT_NOISE, block]))
-    z = rng.standard_normal((k1 - k0, len(plan.names), len(METRICS)), dtype=np.float32)
+    n, m = len(plan.names), len(METRICS)
+    if rows is None and servers is None:
+        z = rng.standard_normal((k1 - k0, n, m), dtype=np.float32)
+    else:
+        rows = np.arange(k1 - k0) if rows is None else np.asarray(rows)
+        servers = np.arange(n) if servers is None else np.asarray(servers)
+        drawn = rng.standard_normal(int((rows.max() * n + servers.max() + 1) * m), dtype=np.float32)
+        z = drawn.reshape(-1, m)[rows[:, None] * n + servers[None, :]]
     return np.clip(z, -3.0, 3.0)
 
 
@@ -407,16 +455,25 @@ def _block_arrays(plan: _Plan, block: int) -> dict[str, np.ndarray]:
     k0 = block * plan.block_ticks
     k1 = min(plan.n_ticks, k0 + plan.block_ticks)
     ticks = np.arange(k0, k1, dtype=np.int64)
+    return _cells(plan, ticks, None, _block_noise(plan, block), _spikes(plan, k0, k1))
+
+
+def _cells(
+    plan: _Plan, ticks: np.ndarray, index: np.ndarray | None, z: np.ndarray, spike: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The columns at ``ticks`` of the servers ``index`` (None: all) as (T, N) arrays, given
+    their noise ``z`` (T, N, M) and spikes (T, N)."""
+    whole = index is None
+    index = np.arange(len(plan.names)) if whole else index
     t_ms = (ticks * plan.tick_ms).astype(np.float64)
-    n = len(plan.names)
+    n = len(index)
 
     # Healthy values: baseline x daily rhythm x noise, plus short spikes, capped below alarms.
     day = 2 * np.pi * ((plan.start_ms + t_ms) / 86_400_000.0)
-    wave = np.sin(day[:, None] + plan.rhythm_phase[None, :])  # (T, N)
-    z = _block_noise(plan, block)
-    values = plan.base[None, :, :] * (1.0 + _RHYTHM_DEPTH * wave[:, :, None])
+    base = plan.base if whole else plan.base[index]
+    wave = np.sin(day[:, None] + plan.rhythm_phase[index][None, :])  # (T, N)
+    values = base[None, :, :] * (1.0 + _RHYTHM_DEPTH * wave[:, :, None])
     values *= 1.0 + _NOISE_SIGMA * z
-    spike = _spikes(plan, k0, k1)
     cpu, mem, lat, err = _M["cpu_pct"], _M["mem_pct"], _M["latency_ms"], _M["error_rate"]
     values[:, :, cpu] *= 1.0 + SPIKE_CPU * spike
     values[:, :, lat] *= 1.0 + SPIKE_LATENCY * spike
@@ -424,10 +481,14 @@ def _block_arrays(plan: _Plan, block: int) -> dict[str, np.ndarray]:
     for m in ("net_in_mb_s", "net_out_mb_s"):
         values[:, :, _M[m]] *= 1.0 + SPIKE_NET * spike
     np.maximum(values, 0.0, out=values)
-    values[:, :, cpu] = np.maximum(_soft_cap(values[:, :, cpu], plan.cpu_knee, plan.cpu_cap), 1.0)
-    values[:, :, mem] = np.maximum(_soft_cap(values[:, :, mem], plan.mem_knee, plan.mem_cap), 5.0)
+    caps = [np.asarray(c) for c in (plan.cpu_knee, plan.cpu_cap, plan.mem_knee, plan.mem_cap)]
+    if not whole:  # per-server caps (normally hot servers): those of the picked servers
+        caps = [c[index] if c.ndim else c for c in caps]
+    cpu_knee, cpu_cap, mem_knee, mem_cap = caps
+    values[:, :, cpu] = np.maximum(_soft_cap(values[:, :, cpu], cpu_knee, cpu_cap), 1.0)
+    values[:, :, mem] = np.maximum(_soft_cap(values[:, :, mem], mem_knee, mem_cap), 5.0)
     values[:, :, err] = _soft_cap(values[:, :, err], 0.02, HEALTHY_ERROR_MAX)
-    lat_ref = plan.latency_ref[None, :]
+    lat_ref = plan.latency_ref[index][None, :]
     values[:, :, lat] = lat_ref * _soft_cap(
         values[:, :, lat] / lat_ref, 1.6, HEALTHY_LATENCY_MAX_FACTOR
     )
@@ -441,25 +502,38 @@ def _block_arrays(plan: _Plan, block: int) -> dict[str, np.ndarray]:
     for event in plan.disturbances:
         members = event["members"]
         level = _disturbance_level(plan, event, t_ms)
+        peers = event["peers"]
+        if not whole:  # the picked servers among the event's, with their own columns of level
+            hit = np.isin(index, members)
+            order = np.argsort(members, kind="stable")
+            level = np.concatenate([level[:, :1], level[:, order[np.searchsorted(members[order], index[hit])]]], axis=1)
+            members = np.flatnonzero(hit)
+            peers = np.flatnonzero(np.isin(index, peers))
+        else:
+            level = np.concatenate([level[:, :1], level], axis=1)
+        first, level = level[:, :1], level[:, 1:]
         sub = values[:, members, :]
         _apply_effects(sub, level, event["effects"], z[:, members, :])
         values[:, members, :] = sub
         if event["kind"] == "deploy":
             offline[:, members] |= level >= 0.5
-        if event["kind"] == "failover" and event["peers"].size:
-            peers = event["peers"]
+        if event["kind"] == "failover" and peers.size:
             sub = values[:, peers, :]
-            _apply_effects(sub, level[:, :1], event["peer_effects"], z[:, peers, :])
+            _apply_effects(sub, first, event["peer_effects"], z[:, peers, :])
             values[:, peers, :] = sub
     for group in plan.groups:
         members = group["members"]
+        if not whole:  # positions of the picked servers that belong to this group
+            members = np.flatnonzero(np.isin(index, members))
+            if members.size == 0:
+                continue
         shifted = t_ms - group["delay_ms"]
         phase[:, members] = _phase_index(plan, np.maximum(shifted, 0.0))[:, None]
         level = _response(plan, shifted)[:, None]  # (T, 1)
         sub = values[:, members, :]
         _apply_effects(sub, level, group["effects"], z[:, members, :])
         if group["oom"] is not None:
-            kills, down = _oom_ticks(plan, group, ticks)
+            kills, down = _oom_ticks(plan, group, ticks) if whole else _oom_at(plan, group, ticks)
             oom[:, members] = kills[:, None]
             offline[:, members] = down[:, None]
             sub[down, :, cpu] *= 0.05
@@ -476,7 +550,7 @@ def _block_arrays(plan: _Plan, block: int) -> dict[str, np.ndarray]:
     values = _rounded(values)
 
     # State follows the metrics.
-    lat_x = values[:, :, lat] / plan.latency_ref[None, :]
+    lat_x = values[:, :, lat] / plan.latency_ref[index][None, :]
     critical = (
         (values[:, :, cpu] >= CRITICAL["cpu_pct"])
         | (values[:, :, mem] >= CRITICAL["mem_pct"])
@@ -524,16 +598,8 @@ def _oom_ticks(
 ) -> tuple[np.ndarray, np.ndarray]:
     """OOM kills and offline ticks for one group: kills when intensity first reaches the
     threshold, then every ``every_s`` (on the group's delayed clock) while it stays there."""
-    rule = group["oom"]
-    lookback = rule.offline_ticks
-    span = np.arange(ticks[0] - lookback, ticks[-1] + 1, dtype=np.int64)
-    t = span * plan.tick_ms - group["delay_ms"]
-    t_prev = t - plan.tick_ms
-    hot = (_intensity(plan, t) >= rule.min_intensity - 1e-12) & (span >= 0)
-    hot_prev = (_intensity(plan, t_prev) >= rule.min_intensity - 1e-12) & (span >= 1)
-    every_ms = rule.every_s * 1000.0
-    crossed = np.floor(t / every_ms) != np.floor(t_prev / every_ms)
-    kills = hot & (~hot_prev | crossed)
+    lookback = group["oom"].offline_ticks
+    kills = _kills(plan, group, np.arange(ticks[0] - lookback, ticks[-1] + 1, dtype=np.int64))
     # A server is offline on the kill tick and the (offline_ticks - 1) ticks after it.
     window = np.lib.stride_tricks.sliding_window_view(kills, lookback)
     down = window.any(axis=1)[1:] if lookback > 0 else kills
@@ -541,6 +607,25 @@ def _oom_ticks(
 
 
 # -- tables ------------------------------------------------------------------
+
+
+def _oom_at(plan: _Plan, group: dict[str, Any], ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_oom_ticks` at any ticks: a tick is offline when a kill fell in its window."""
+    span = ticks[:, None] + np.arange(-group["oom"].offline_ticks + 1, 1)[None, :]  # (S, window)
+    kills = _kills(plan, group, span)
+    return kills[:, -1].astype(np.int8), kills.any(axis=1)
+
+
+def _kills(plan: _Plan, group: dict[str, Any], span: np.ndarray) -> np.ndarray:
+    """Whether a group's servers are OOM-killed at each tick of ``span`` (any shape)."""
+    rule = group["oom"]
+    t = span * plan.tick_ms - group["delay_ms"]
+    t_prev = t - plan.tick_ms
+    hot = (_intensity(plan, t) >= rule.min_intensity - 1e-12) & (span >= 0)
+    hot_prev = (_intensity(plan, t_prev) >= rule.min_intensity - 1e-12) & (span >= 1)
+    every_ms = rule.every_s * 1000.0
+    crossed = np.floor(t / every_ms) != np.floor(t_prev / every_ms)
+    return hot & (~hot_prev | crossed)
 
 
 def _dictionary(indices: np.ndarray, values: Sequence[str]) -> pa.DictionaryArray:
@@ -613,6 +698,98 @@ def generate_table(scenario: Scenario, *, start: datetime | str | None = None) -
     else:
         arrays = {key: np.concatenate([b[key] for b in blocks], axis=0) for key in blocks[0]}
     return GeneratedDataset(_table(plan, arrays), build_metadata(plan))
+
+
+# -- samples: a few servers at a few ticks, exactly as generated ------------------
+
+SAMPLE_POINTS = 240  # ticks a sample holds at most
+SAMPLE_DRAWS = 3_000_000  # random normals a sample may draw (its main cost: 40-70 M/s)
+
+
+def sample_ticks(
+    n_ticks: int,
+    block_ticks: int,
+    n_servers: int,
+    last_server: int,
+    *,
+    points: int = SAMPLE_POINTS,
+    draws: int = SAMPLE_DRAWS,
+) -> np.ndarray:
+    """The ticks a sample can afford: evenly spaced when the noise they need is cheap enough.
+
+    Noise is drawn per block of ticks, tick by tick and server by server, so a cell costs
+    every draw before it in its block. When evenly spaced ticks cost more than ``draws``,
+    the sample takes ticks from the start of each block (cheap), spread over as much of it as
+    the budget allows.
+    """
+    m = len(METRICS)
+    if n_ticks <= points:
+        even = np.arange(n_ticks, dtype=np.int64)
+    else:
+        even = np.unique(np.round(np.linspace(0, n_ticks - 1, points)).astype(np.int64))
+    blocks = np.unique(even // block_ticks)
+    last_row = np.zeros(blocks.max() + 1, dtype=np.int64)
+    np.maximum.at(last_row, even // block_ticks, even % block_ticks)
+    cost = int(((last_row[blocks] * n_servers + last_server + 1) * m).sum())
+    if cost <= draws:
+        return even
+    n_blocks = math.ceil(n_ticks / block_ticks)
+    if n_blocks >= points:
+        picked = np.unique(np.round(np.linspace(0, n_blocks - 1, points)).astype(np.int64))
+        return picked * block_ticks
+    per_block = draws / n_blocks / m - last_server - 1
+    reach = min(block_ticks, int(max(0, per_block) // n_servers) + 1)  # affordable rows
+    wanted = max(1, min(reach, math.ceil(points / n_blocks)))
+    rows = np.unique(np.round(np.linspace(0, reach - 1, wanted)).astype(np.int64))
+    ticks = (np.arange(n_blocks, dtype=np.int64) * block_ticks)[:, None] + rows[None, :]
+    ticks = ticks.reshape(-1)
+    return ticks[ticks < n_ticks]
+
+
+def sample_servers(
+    scenario: Scenario,
+    servers: Sequence[int],
+    ticks: np.ndarray | None = None,
+    *,
+    start: datetime | str | None = None,
+    affected: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The columns of a few servers (fleet indices) at a few ticks, equal to the generated ones.
+
+    ``ticks`` default to :func:`sample_ticks`; ``affected``, when the caller has it already,
+    is ``scenario.affected_servers()``. Returns the arrays of :func:`_cells`
+    (``values`` (T, N, M), ``state``, ``phase``, ``oom``) plus ``ticks``, ``servers`` (names),
+    their ``profiles``, ``phase_names`` and ``affected`` (:meth:`Scenario.affected_servers`); cost grows with the ticks and servers asked for, not the fleet.
+    """
+    plan = _plan(scenario, start, affected)
+    index = np.unique(np.asarray(servers, dtype=np.int64))
+    if index.size == 0 or index[0] < 0 or index[-1] >= len(plan.names):
+        raise ValueError(f"server indices must lie in 0..{len(plan.names) - 1}, got {list(servers)}")
+    if ticks is None:
+        ticks = sample_ticks(plan.n_ticks, plan.block_ticks, len(plan.names), int(index[-1]))
+    ticks = np.unique(np.asarray(ticks, dtype=np.int64))
+    if ticks.size == 0 or ticks[0] < 0 or ticks[-1] >= plan.n_ticks:
+        raise ValueError(f"ticks must lie in 0..{plan.n_ticks - 1}")
+    blocks = ticks // plan.block_ticks
+    cuts = np.flatnonzero(np.diff(blocks)) + 1
+    z = np.concatenate(
+        [
+            _block_noise(plan, int(b[0]), rows=t - b[0] * plan.block_ticks, servers=index)
+            for t, b in zip(np.split(ticks, cuts), np.split(blocks, cuts), strict=True)
+        ]
+    )
+    arrays = _cells(plan, ticks, index, z, _spikes_at(plan, ticks, index))
+    arrays["servers"] = [plan.names[i] for i in index]
+    arrays["profiles"] = [plan.profiles[i] for i in index]
+    arrays["phase_names"] = plan.phase_names
+    arrays["affected"] = plan.affected
+    return arrays
+
+
+def intensity_curve(scenario: Scenario, times_s: np.ndarray, delay_s: float = 0.0) -> np.ndarray:
+    """The scenario's intensity (0..1) at ``times_s`` seconds, on a clock ``delay_s`` late."""
+    times_ms = (np.asarray(times_s, dtype=np.float64) - delay_s) * 1000.0
+    return _intensity(_timeline(scenario), times_ms)
 
 
 # -- metadata ----------------------------------------------------------------

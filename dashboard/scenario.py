@@ -31,6 +31,7 @@ from pydantic import (
 from . import schema, settings
 from .errors import ScenarioError
 from .jsontext import DuplicateKeyError, loads_strict
+from .scenario_versions import upgrade
 
 SCHEMA_VERSION = 1
 
@@ -69,7 +70,7 @@ MetricName = Literal[
 ]
 
 
-def _parse_clock(value: Any) -> Any:
+def parse_clock(value: Any) -> Any:
     """Accept ``"m:ss"`` / ``"h:mm:ss"`` strings for times in seconds; leave numbers to the model."""
     if isinstance(value, str):
         match = _CLOCK_RE.match(value)
@@ -86,7 +87,7 @@ def _parse_clock(value: Any) -> Any:
     return value
 
 
-Seconds = Annotated[float, BeforeValidator(_parse_clock)]
+Seconds = Annotated[float, BeforeValidator(parse_clock)]
 
 
 def format_clock(seconds: float) -> str:
@@ -391,7 +392,7 @@ def _default_affected() -> list[AffectedGroup]:
 
 
 class Scenario(_Model):
-    """A whole scenario file (``schema_version`` 1)."""
+    """A whole scenario file (``schema_version`` 1; older versions are migrated on load)."""
 
     schema_version: Literal[1]
     name: Name
@@ -817,7 +818,16 @@ def _problems_from(exc: ValidationError) -> list[tuple[str, str]]:
         elif kind == "finite_number":
             msg = "must be a finite number (NaN and Infinity are refused)"
         elif kind == "literal_error" and loc and loc[-1] == "schema_version":
-            msg = f"unsupported schema_version {err.get('input')!r}; this version reads schema_version {SCHEMA_VERSION}"
+            got = err.get("input")
+            newer = isinstance(got, int) and not isinstance(got, bool) and got > SCHEMA_VERSION
+            msg = (
+                f"unsupported schema_version {_short(got)}; "
+                + (
+                    f"the file was written by a newer version of the dashboard (this one reads up to {SCHEMA_VERSION})"
+                    if newer
+                    else f"this version reads schema_version 1 to {SCHEMA_VERSION}"
+                )
+            )
         elif kind == "value_error":
             msg = msg.removeprefix("Value error, ")
         elif kind == "json_invalid":
@@ -897,7 +907,7 @@ def parse_scenario(
                 f"{source}: (top level): a scenario must be a JSON object, got {type(obj).__name__}",
                 [("(top level)", "must be a JSON object")],
             )
-        return Scenario.model_validate(dict(obj))
+        return Scenario.model_validate(upgrade(obj, SCHEMA_VERSION, source=source))
     except ValidationError as exc:
         problems = _problems_from(exc)
         if isinstance(obj, Mapping):  # the whole-file rules pydantic skipped after a field error

@@ -6,7 +6,9 @@ Every environment variable is validated when it is read; a bad value raises
 | setting | env var | default |
 |---|---|---|
 | data_roots | FLEET_DATA_ROOTS (os.pathsep-separated) | the current directory and the bundled scenarios/ (the team server requires it) |
-| scenario_dir | FLEET_SCENARIO_DIR | scenarios/ beside the package |
+| scenario_dir | FLEET_SCENARIO_DIR | scenarios/ beside the package (bundled, read-only) |
+| user_scenario_dir | FLEET_USER_SCENARIO_DIR | ./user_scenarios (what the scenario builder saves) |
+| dataset_dir | FLEET_DATASET_DIR | ./datasets (what the scenario builder generates; keep it inside the data roots) |
 | demo_dir | FLEET_DEMO_DIR | ./demo_data |
 | cache_url | FLEET_CACHE_URL (FLEET_CACHE_DIR: alias of diskcache:///DIR) | memory:// (team server: diskcache in .fleet-state beside the data) |
 | jobs_url | FLEET_JOBS_URL | diskcache in .fleet-state beside the data (single-user: a private temporary folder) |
@@ -110,6 +112,8 @@ class Settings:
 
     data_roots: tuple[Path, ...] = field(default_factory=lambda: (Path.cwd(), BUNDLED_SCENARIOS))
     scenario_dir: Path = BUNDLED_SCENARIOS
+    user_scenario_dir: Path = Path("user_scenarios")
+    dataset_dir: Path = Path("datasets")
     demo_dir: Path = Path("demo_data")
     cache_url: str = "memory://"
     jobs_url: str | None = None
@@ -390,6 +394,8 @@ def _user_hashes(raw: str) -> str:
 _VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "FLEET_DATA_ROOTS": ("data_roots", _paths),
     "FLEET_SCENARIO_DIR": ("scenario_dir", _path),
+    "FLEET_USER_SCENARIO_DIR": ("user_scenario_dir", _path),
+    "FLEET_DATASET_DIR": ("dataset_dir", _path),
     "FLEET_DEMO_DIR": ("demo_dir", _path),
     "FLEET_CACHE_URL": ("cache_url", _url(CACHE_SCHEMES)),
     "FLEET_JOBS_URL": ("jobs_url", _url(JOBS_SCHEMES)),

@@ -353,3 +353,36 @@ def test_big_files_get_the_size_check_unless_full_is_asked(tmp_path, monkeypatch
 def test_unknown_verify_mode_is_refused(tmp_path):
     with pytest.raises(IntegrityError, match="verify: expected one of auto, full, size, off"):
         verify_file(tmp_path, {"sha256": "0", "bytes": 0}, "sometimes")
+
+
+KILLED_WHILE_WRITING = """
+import os, signal, sys
+from dashboard import datasets
+folder, names = sys.argv[1], sys.argv[2].split(",")
+with datasets.DatasetWriter(folder, names, force=True) as w:
+    w.write_bytes(names[0], b"half")
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_tidy_removes_what_a_killed_writer_staged_and_keeps_the_set(tmp_path):
+    write_set(tmp_path, b"one:")
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_WRITING, str(tmp_path), ",".join(NAMES)],
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert any((tmp_path / STAGING_DIR).rglob("*"))
+    removed = datasets.tidy(tmp_path, NAMES)
+    assert [p.name for p in removed] == [NAMES[0]]
+    assert not (tmp_path / STAGING_DIR).exists()
+    assert visible(tmp_path) == {n: b"one:" + n.encode() for n in NAMES}
+
+
+def test_tidy_leaves_a_folder_someone_is_writing_alone(tmp_path):
+    with datasets.DatasetWriter(tmp_path, NAMES) as w:
+        w.write_bytes(NAMES[0], b"in progress")
+        assert datasets.tidy(tmp_path, NAMES, wait=0.1) == []
+        assert w.path(NAMES[0]).exists()
+    assert datasets.tidy(tmp_path / "missing", NAMES) == []

@@ -76,9 +76,10 @@ class ScenarioSource(CubeSource):
         )
         if looks_like_path:
             scenario = load_scenario(safe_path(name, data_roots))
-        else:
-            scenario_dir = (settings or Settings()).scenario_dir
-            scenario = load_scenario(name, scenario_dir=scenario_dir)
+        else:  # bundled scenarios, then the user's, then drafts played without saving
+            from ..authoring.library import Library
+
+            scenario, _ = Library.from_settings(settings or Settings()).read(name)
         overrides = {
             "seed": _option("seed", seed, int, 0, "an integer >= 0"),
             "fleet_size": _option("fleet_size", fleet_size, int, 1, "an integer >= 1"),

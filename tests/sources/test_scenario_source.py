@@ -78,7 +78,7 @@ def test_bad_option_names_list_the_allowed_ones():
 
 
 def test_unknown_scenario_lists_the_available_ones():
-    with pytest.raises(ScenarioError, match="available scenarios in .*default"):
+    with pytest.raises(ScenarioError, match="available scenarios: .*default"):
         open_source("scenario:nope")
 
 
@@ -101,3 +101,21 @@ def test_every_bundled_scenario_opens():
     for path in sorted(BUNDLED_SCENARIOS.glob("*.json")):
         src = open_source(f"scenario:{path.stem}?duration=2")
         assert src.n_ticks() > 0 and src.window(-1, 5).phase is not None, path.stem
+
+
+def test_user_scenarios_and_drafts_open_after_the_bundled_ones(tmp_path):
+    from dashboard.authoring.library import Library
+    from dashboard.scenario import load_scenario
+    from dashboard.settings import Settings
+
+    settings = Settings(data_roots=(tmp_path,), user_scenario_dir=tmp_path / "mine")
+    library = Library.from_settings(settings)
+    mine = load_scenario("default").resolved(fleet_size=6).model_copy(update={"name": "mine"})
+    library.save(mine, "mine", expected=None)
+    src = open_source("scenario:mine?seed=3", settings=settings)
+    assert len(src.servers()) == 6 and src.metadata()["seed"] == 3
+    draft = library.snapshot(mine.resolved(fleet_size=4))
+    assert len(open_source(f"scenario:{draft}", settings=settings).servers()) == 4
+    assert open_source("scenario:default", settings=settings).metadata()["n_servers"] == 20
+    with pytest.raises(ScenarioError, match="available scenarios: .*default.*mine"):
+        open_source("scenario:nope", settings=settings)
