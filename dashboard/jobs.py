@@ -55,6 +55,7 @@ JOB_TTL_S = 24 * 3600.0
 BUILTIN_JOBS: dict[str, str] = {
     "sleep": "dashboard.jobs:sleep_job",
     "materialize": "dashboard.sources.prepared:materialize_job",
+    "generate": "dashboard.authoring.generation:generate_job",
 }
 _REGISTERED: dict[str, Callable[..., dict]] = {}
 

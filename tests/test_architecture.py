@@ -143,6 +143,7 @@ def test_view_models_and_validation_do_not_import_dash():
     code = (
         "import sys\n"
         "import dashboard.app.live.view, dashboard.app.live.state, dashboard.app.about.view\n"
+        "import dashboard.app.builder.view, dashboard.app.builder.edits, dashboard.authoring.preview\n"
         "import dashboard.app.validate, dashboard.app.arrays, dashboard.app.services\n"
         "print(sorted(m for m in sys.modules if m == 'dash' or m.startswith(('dash.', 'plotly'))))\n"
     )

@@ -148,6 +148,7 @@ class Services:
                 "spec": spec,
                 "output": str(path),
                 "scenario_dir": str(self.settings.scenario_dir),
+                "user_scenario_dir": str(self.settings.user_scenario_dir),
                 "data_roots": [str(r) for r in self.settings.data_roots],
             },
             key=f"materialize:{path}",
@@ -203,14 +204,23 @@ class Services:
         for path in files[:50]:
             name = path.name if path.parent == demo_dir else f"{path.parent.name}/{path.name}"
             options.append({"label": f"dataset · {name}", "value": str(path)})
-        try:
-            from ..scenario import list_scenarios
+        try:  # bundled scenarios, then the user's; broken files listed with their error
+            from ..authoring.library import BUNDLED, Library
 
-            for info in list_scenarios(self.settings.scenario_dir):
-                if getattr(info, "error", None):
+            for entry in Library.from_settings(self.settings).entries():
+                kind = "scenario" if entry.kind == BUNDLED else "your scenario"
+                if entry.error:
+                    options.append(
+                        {
+                            "label": f"broken · {entry.label}",
+                            "value": f"broken:{entry.kind}:{entry.name}",
+                            "disabled": True,
+                            "title": entry.error[:500],
+                        }
+                    )
                     continue
                 options.append(
-                    {"label": f"scenario · {info.name}", "value": f"scenario:{info.name}"}
+                    {"label": f"{kind} · {entry.name}", "value": f"scenario:{entry.name}", "title": entry.title}
                 )
         except (DashboardError, OSError) as exc:
             log.warning("cannot list scenarios: %s", exc)

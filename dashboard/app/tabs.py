@@ -30,6 +30,11 @@ class Tab:
 
 def default_tabs() -> tuple[Tab, ...]:
     """The tabs ``create_app`` registers unless told otherwise."""
+    from .builder import callbacks as builder_callbacks
+    from .builder import layout as builder_layout
     from .live import callbacks, layout
 
-    return (Tab("live", "Live", layout.layout, callbacks.register_callbacks),)
+    return (
+        Tab("live", "Live", layout.layout, callbacks.register_callbacks),
+        Tab("builder", "Scenario builder", builder_layout.layout, builder_callbacks.register_callbacks),
+    )

@@ -28,6 +28,7 @@ from ..scenario import (
 )
 from ..schema import PHASE_KINDS
 from .fields import FieldSpec, coerce, field_index, template_of
+from .names import ScenarioNameError, check_name
 
 Doc = dict[str, Any]
 SPECS = field_index()
@@ -477,7 +478,14 @@ def check(doc: Doc) -> tuple[Scenario | None, list[tuple[str, str]]]:
     try:
         return parse_scenario(doc, source="draft"), []
     except ScenarioError as exc:
-        return None, list(exc.problems)
+        problems = list(exc.problems)
+    name = doc.get("name")
+    if any(loc == "name" for loc, _ in problems) and isinstance(name, str):
+        try:  # the naming rules in words, with a name to use instead
+            check_name(name)
+        except ScenarioNameError as exc:
+            problems = [(loc, str(exc) if loc == "name" else msg) for loc, msg in problems]
+    return None, problems
 
 
 def structure(doc: Doc) -> str:

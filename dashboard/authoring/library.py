@@ -32,12 +32,12 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from ..atomic import os_reason, write_bytes_atomic
+from ..auth import audit_save
 from ..errors import DashboardError, ScenarioError, WriteError
 from ..scenario import MAX_FILE_BYTES, NAME_PATTERN, Scenario, parse_scenario
 from .names import DRAFT_PREFIX, ScenarioNameError, check_name, slug
 
 log = logging.getLogger(__name__)
-audit_log = logging.getLogger("dashboard.audit")
 
 BUNDLED, USER = "bundled", "user"
 LOCK_FILE = ".library.lock"
@@ -272,15 +272,7 @@ class Library:
                 )
             _write(path, payload, f"{label}: cannot save", "; the previous file is unchanged")
         version = version_of(payload)
-        audit_log.info(
-            "%s %s %s (version %s%s) by %s",
-            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "overwrote" if current is not None else "saved",
-            label,
-            version,
-            f", replacing {current}" if current is not None else "",
-            user or "anonymous",
-        )
+        audit_save(user, f"{label} (version {version})", overwrite=current is not None)
         entry = Entry(name, USER, path, label, version, scenario.title or name, scenario.description)
         return Saved(entry, version, current)
 

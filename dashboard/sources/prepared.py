@@ -125,14 +125,15 @@ def _prometheus_from_the_web(name: str, options: dict[str, str], settings: Setti
 
 
 def _scenario(target: str, options: dict[str, str], settings: Settings, roots) -> Estimate | None:
+    from ..authoring.library import Library
     from ..scenario import load_scenario
 
     name = (target or "default").strip()
     try:
         if "/" in name or name.startswith(".") or name.endswith(".json"):
             scenario = load_scenario(safe_path(name, roots))
-        else:
-            scenario = load_scenario(name, scenario_dir=settings.scenario_dir)
+        else:  # bundled, then the user's, then drafts played without saving
+            scenario, _ = Library.from_settings(settings).read(name)
         overrides = {
             "fleet_size": int(options["fleet_size"]) if options.get("fleet_size") else None,
             "duration_min": float(options["duration"]) if options.get("duration") else None,
@@ -219,8 +220,11 @@ def prepared_path(settings: Settings, spec: str) -> Path:
     return folder / digest / "demo_dataset.parquet"
 
 
-def materialize_job(ctx, spec: str, output: str, scenario_dir: str, data_roots: list[str]) -> dict[str, Any]:
+def materialize_job(
+    ctx, spec: str, output: str, scenario_dir: str, data_roots: list[str], user_scenario_dir: str | None = None
+) -> dict[str, Any]:
     """A background job: write ``spec`` as a Parquet dataset at ``output`` (atomically)."""
+    from ..authoring.library import Library
     from ..generate import generate_demo_dataset
     from ..scenario import load_scenario
     from . import SOURCES
@@ -232,8 +236,8 @@ def materialize_job(ctx, spec: str, output: str, scenario_dir: str, data_roots: 
     roots = tuple(Path(r).resolve() for r in data_roots)
     if "/" in name or name.startswith(".") or name.endswith(".json"):
         scenario = load_scenario(safe_path(name, roots))
-    else:
-        scenario = load_scenario(name, scenario_dir=scenario_dir)
+    else:  # bundled, then the user's, then drafts played without saving
+        scenario, _ = Library(scenario_dir, user_scenario_dir or scenario_dir).read(name)
     options = parsed.options
     folder = Path(output).parent
     ctx.progress(0.0, "generating")

@@ -21,10 +21,16 @@ def _notes_tab() -> Tab:
     return Tab("notes", "Notes", layout, register_callbacks)
 
 
-def test_the_default_app_has_the_live_tab_without_a_tab_bar(client):
-    assert [t.name for t in default_tabs()] == ["live"]
-    layout = client.get("/_dash-layout").get_json()
-    assert shell_ids.TABS not in str(layout) and "live-interval" in str(layout)
+def test_the_default_app_has_the_live_and_builder_tabs_under_a_tab_bar(client):
+    assert [t.name for t in default_tabs()] == ["live", "builder"]
+    layout = str(client.get("/_dash-layout").get_json())
+    assert shell_ids.TABS in layout and "live-interval" in layout and "builder-timeline" in layout
+
+
+def test_a_lone_tab_has_no_tab_bar(settings):
+    app = create_app(settings, tabs=[_notes_tab()])
+    layout = str(app.server.test_client().get("/_dash-layout").get_json())
+    assert shell_ids.TABS not in layout and "notes-button" in layout
 
 
 def test_a_second_tab_joins_under_a_tab_bar_with_its_callbacks(settings):

@@ -11,6 +11,7 @@ import pytest
 from dash.development.base_component import Component
 
 from dashboard.app.about import ids as about_ids
+from dashboard.app.builder import ids as builder_ids
 from dashboard.app.live import ids as live_ids
 from dashboard.app.shell import ids as shell_ids
 
@@ -26,7 +27,14 @@ def _layout_ids(layout: Component) -> set[str]:
 
 
 # Pattern-matching ids belong to components callbacks render (form fields, recent entries).
-RENDERED_TYPES = {shell_ids.PARAM_FIELD, shell_ids.RECENT_ITEM}
+RENDERED_TYPES = {
+    shell_ids.PARAM_FIELD,
+    shell_ids.RECENT_ITEM,
+    builder_ids.FIELD,
+    builder_ids.TOGGLE,
+    builder_ids.ACTION,
+    builder_ids.FEEDBACK,
+}
 
 
 def test_every_callback_id_is_in_the_layout(app):
@@ -42,7 +50,8 @@ def test_every_callback_id_is_in_the_layout(app):
 
 
 @pytest.mark.parametrize(
-    ("module", "prefix"), [(shell_ids, "shell-"), (about_ids, "about-"), (live_ids, "live-")]
+    ("module", "prefix"),
+    [(shell_ids, "shell-"), (about_ids, "about-"), (live_ids, "live-"), (builder_ids, "builder-")],
 )
 def test_ids_are_unique_and_prefixed_by_their_namespace(module, prefix):
     values = [v for k, v in vars(module).items() if k.isupper() and isinstance(v, str)]

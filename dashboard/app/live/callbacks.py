@@ -181,7 +181,7 @@ def register_callbacks(app: Dash, services: Services) -> None:
     )
     def on_tick(*args: Any) -> tuple:
         """Advance this tab's view by what triggered the call and redraw (patch or full)."""
-        trigger = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
+        trigger = pick_trigger(list(ctx.triggered_prop_ids.values()))
         try:
             return as_outputs(
                 tick_answer(services, trigger, args, now=time.time(), refresh_sec=refresh_sec)
@@ -220,6 +220,16 @@ def register_callbacks(app: Dash, services: Services) -> None:
         [Input(i, p) for i, p in TICK_INPUTS if p in ("n_clicks", "clickData")],
         prevent_initial_call=True,
     )
+
+
+def pick_trigger(triggered: list[Any]) -> str | None:
+    """The input a request answers when several fired together: anything the user did (a new
+    URL, a click, a picker) before the refresh timer, which would otherwise hide it."""
+    names = [t for t in triggered if isinstance(t, str)]
+    for name in names:
+        if name != ids.INTERVAL:
+            return name
+    return names[0] if names else None
 
 
 def tick_answer(

@@ -1,0 +1,87 @@
+"""The builder's callbacks over HTTP, as anyone could call them: forged values get messages,
+never a traceback, a write or a 500; oversized uploads are refused."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from dashboard.app.builder import ids
+from dashboard.authoring import draft
+
+from .conftest import pattern, post, post_to
+
+EDIT_OUTPUTS = [(ids.DRAFT, "data"), (ids.STATUS, "children"), (ids.STATUS, "color"), (ids.STATUS, "is_open")]
+
+
+def edit(client, fields=(), toggles=(), actions=(), relayout=None, store=None, changed=()):
+    inputs = [
+        [{"id": ids.field(p), "property": "value", "value": v} for p, v in fields],
+        [{"id": ids.toggle(p), "property": "value", "value": v} for p, v in toggles],
+        [{"id": ids.action(a, i), "property": "n_clicks", "value": v} for a, i, v in actions],
+        {"id": ids.TIMELINE, "property": "relayoutData", "value": relayout},
+    ]
+    state = [{"id": ids.DRAFT, "property": "data", "value": store}]
+    return post(client, EDIT_OUTPUTS, inputs, state, list(changed))
+
+
+@pytest.fixture()
+def client(builder_app):
+    return builder_app.server.test_client()
+
+
+def store(doc=None):
+    return {"doc": doc or draft.blank(), "origin": {"kind": "blank"}, "rev": 0, "via": "load"}
+
+
+def test_a_typed_value_comes_back_as_the_new_draft(client):
+    code, data = edit(client, fields=[("fleet.size", 12)], store=store(), changed=[pattern(ids.field("fleet.size")) + ".value"])
+    assert code == 200
+    assert data["response"][ids.DRAFT]["data"]["doc"]["fleet"]["size"] == 12
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"fields": [("../../etc/passwd", 1)], "changed": [pattern(ids.field("../../etc/passwd")) + ".value"]}, "not a field"),
+        ({"toggles": [("oom", "yes")], "changed": [pattern(ids.toggle("oom")) + ".value"]}, "on or off"),
+        ({"actions": [("explode", 0, 1)], "changed": [pattern(ids.action("explode", 0)) + ".n_clicks"]}, "unknown action"),
+        ({"fields": [("fleet.size", "x" * 100_000)], "changed": [pattern(ids.field("fleet.size")) + ".value"]}, None),
+    ],
+)
+def test_forged_edits_get_a_message_never_a_500(client, kwargs, words):
+    code, data = edit(client, store=store(), **kwargs)
+    assert code == 200
+    if words:
+        assert words in data["response"][ids.STATUS]["children"]
+
+
+def test_a_forged_store_starts_over_from_a_blank_scenario(client):
+    code, data = edit(client, fields=[("name", "x")], store={"doc": "evil"}, changed=[pattern(ids.field("name")) + ".value"])
+    assert code == 200 and data["response"][ids.DRAFT]["data"]["doc"]["name"] == "new-scenario"
+
+
+def test_a_button_that_was_not_clicked_does_nothing(client):
+    code, _ = edit(client, actions=[("delete", 0, None)], store=store(), changed=[pattern(ids.action("delete", 0)) + ".n_clicks"])
+    assert code == 204
+    save_outputs = [(ids.DRAFT, "data"), (ids.STATUS, "children")]
+    inputs = [{"id": i, "property": "n_clicks", "value": None} for i in (ids.SAVE, ids.OVERWRITE, ids.KEEP_MINE, ids.TAKE_THEIRS, ids.SAVE_AS)]
+    code, _ = post(client, save_outputs, inputs, [], [f"{ids.SAVE}.n_clicks"])
+    assert code in (204, 400)  # never a save
+
+
+def test_an_oversized_upload_is_refused_by_the_server_too(client, builder_app):
+    from dashboard.app.builder.layout import UPLOAD_MAX_BYTES
+
+    big = base64.b64encode(b" " * (UPLOAD_MAX_BYTES + 10)).decode()
+    uploaded = {"filename": "big.json", "contents": "data:application/json;base64," + big}
+    state = [{"id": ids.DRAFT, "property": "data", "value": store()}]
+    trigger = f"{ids.UPLOADED}.data"
+    code, data = post_to(client, builder_app, trigger, {trigger: uploaded}, state)
+    assert code == 200
+    status = next(v for k, v in data["response"].items() if k == ids.STATUS)
+    assert "a scenario file may be at most" in status["children"]
+    bigger = {"filename": "big.json", "contents": "data:application/json;base64," + "A" * (2 * 1024 * 1024)}
+    code, _ = post_to(client, builder_app, trigger, {trigger: bigger}, state)
+    assert code == 413  # over the request limit: refused before any callback runs
