@@ -329,5 +329,5 @@ def test_builder005_an_oversized_upload_is_refused_in_the_browser(dash_duo, buil
     good.write_text(load_scenario("gc_storm").to_json())
     dash_duo.driver.find_element(By.CSS_SELECTOR, f"#{ids.UPLOAD} input[type=file]").send_keys(str(good))
     wait(dash_duo, lambda: stored_doc(dash_duo).get("name") == "gc_storm", "the upload was not opened")
-    assert "an uploaded file, not saved yet" in text_of(dash_duo, f"#{ids.ORIGIN}")
+    wait(dash_duo, lambda: "an uploaded file, not saved yet" in text_of(dash_duo, f"#{ids.ORIGIN}"))
     assert dash_duo.get_logs() == []
