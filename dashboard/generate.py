@@ -235,9 +235,12 @@ def _plan(
     rhythm_phase = math.pi / 2 - 2 * math.pi * peak_hour / 24.0 + rng.normal(0.0, 0.25, size=n)
 
     affected = scenario.affected_servers() if affected is None else affected
+    by_group: dict[int, list[int]] = {}
+    for a in affected:
+        by_group.setdefault(a["group"], []).append(a["index"])
     groups = []
     for g, group in enumerate(scenario.affected):
-        members = np.array([a["index"] for a in affected if a["group"] == g], dtype=np.int64)
+        members = np.array(by_group.get(g, []), dtype=np.int64)
         if members.size == 0:
             continue
         effects = group.effects if group.effects is not None else scenario.effects

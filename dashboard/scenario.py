@@ -9,6 +9,7 @@ intensity moves each metric. :func:`parse_scenario` and :func:`load_scenario` le
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -150,7 +151,30 @@ class Fleet(_Model):
 
     def server_names(self) -> list[tuple[str, str]]:
         """``(server_name, profile)`` in fleet order: profiles in mix order, numbered within each."""
-        return [(f"{p}-{i:03d}", p) for p, c in self.counts().items() for i in range(c)]
+        return list(_server_names(tuple(self.counts().items())))
+
+    def ranges(self) -> dict[str, range]:
+        """Each profile's servers as fleet indices (profiles are contiguous, in mix order)."""
+        out: dict[str, range] = {}
+        start = 0
+        for profile, count in self.counts().items():
+            out[profile] = range(start, start + count)
+            start += count
+        return out
+
+    def index_of(self, name: str) -> int | None:
+        """The fleet index of the server called ``name`` (``web-003``), or None."""
+        profile, _, number = name.rpartition("-")
+        found = self.ranges().get(profile)
+        if found is None or not number.isdigit() or not number.isascii() or f"{int(number):03d}" != number:
+            return None
+        return found.start + int(number) if int(number) < len(found) else None
+
+
+@functools.lru_cache(maxsize=16)
+def _server_names(counts: tuple[tuple[str, int], ...]) -> tuple[tuple[str, str], ...]:
+    # Names depend only on the counts; a 10,000-server fleet is named once, not per use.
+    return tuple((f"{p}-{i:03d}", p) for p, c in counts for i in range(c))
 
 
 class Phase(_Model):
@@ -496,9 +520,8 @@ class Scenario(_Model):
                         f"profile {profile!r} has no servers in this fleet (fleet has {', '.join(counts)})",
                     )
                 )
-        known = self._known_servers()
         for k, server in enumerate(group.servers or []):
-            if server not in known:
+            if not self._knows(server):
                 problems.append(
                     (
                         f"{loc}.servers.{k}",
@@ -507,8 +530,9 @@ class Scenario(_Model):
                 )
         return problems
 
-    def _known_servers(self) -> set[str]:
-        return {name for name, _ in self.fleet.server_names()} if self.fleet.size <= MAX_FLEET_SIZE else set()
+    def _knows(self, server: str) -> bool:
+        """Whether this fleet has a server called ``server`` (parsed, not looked up in a set)."""
+        return self.fleet.size <= MAX_FLEET_SIZE and self.fleet.index_of(server) is not None
 
     def _disturbance_problems(self) -> list[tuple[str, str]]:
         problems = []
@@ -528,7 +552,6 @@ class Scenario(_Model):
     def _affected_problems(self) -> list[tuple[str, str]]:
         problems = []
         counts = self.fleet.counts()
-        known = self._known_servers()
         for g, group in enumerate(self.affected):
             loc = f"affected.{g}"
             for p, profile in enumerate(group.profiles or []):
@@ -540,7 +563,7 @@ class Scenario(_Model):
                         )
                     )
             for s, server in enumerate(group.servers or []):
-                if server not in known:
+                if not self._knows(server):
                     problems.append(
                         (
                             f"{loc}.servers.{s}",
@@ -593,25 +616,20 @@ class Scenario(_Model):
 
     def _pick(self, group: _Selector, salt: int, g: int) -> tuple[list[int], str]:
         """The fleet indices ``group`` selects (in fleet order) and why."""
-        servers = self.fleet.server_names()
-        by_profile: dict[str, list[int]] = {}
-        for i, (_, profile) in enumerate(servers):
-            by_profile.setdefault(profile, []).append(i)
+        by_profile = self.fleet.ranges()
         allowed = group.profiles or list(by_profile)
-        pool = [i for p in allowed for i in by_profile.get(p, [])]
+        ranges = [by_profile[p] for p in allowed if len(by_profile.get(p, ()))]
         if group.rule == "first_of_each_profile":
-            return [by_profile[p][0] for p in allowed if by_profile.get(p)], "first server of its profile"
+            return [r.start for r in ranges], "first server of its profile"
         if group.rule == "servers":
-            index_of = {name: i for i, (name, _) in enumerate(servers)}
-            return [index_of[s] for s in group.servers or [] if s in index_of], "listed by name"
+            found = (self.fleet.index_of(s) for s in group.servers or [])
+            return [i for i in found if i is not None], "listed by name"
         if group.rule == "profiles":
-            return pool, "whole profile affected"
+            return [i for r in ranges for i in r], "whole profile affected"
+        pool = np.concatenate([np.arange(r.start, r.stop, dtype=np.int64) for r in ranges] or [np.zeros(0, np.int64)])
         k = max(1, round(len(pool) * (group.share or 0)))
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, salt, g]))
-        picked = sorted(
-            int(i)
-            for i in rng.choice(np.asarray(pool, dtype=np.int64), size=min(k, len(pool)), replace=False)
-        )
+        picked = np.sort(rng.choice(pool, size=min(k, len(pool)), replace=False)).tolist()
         return picked, f"random {group.share:g} share of {'/'.join(allowed)} servers (seeded)"
 
     def disturbance_servers(self) -> list[dict[str, Any]]:
