@@ -119,7 +119,7 @@ def actions_bar() -> html.Div:
                 is_open=False,
                 className="builder-exists",
             ),
-            dbc.Alert(id=ids.STATUS, is_open=False, color="info", dismissable=True, className="builder-status"),
+            dbc.Alert(id=ids.STATUS, is_open=False, color="info", dismissable=True, duration=12000, className="builder-status"),
         ]
     )
 
