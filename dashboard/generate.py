@@ -505,16 +505,14 @@ def _cells(
     for event in plan.disturbances:
         members = event["members"]
         level = _disturbance_level(plan, event, t_ms)
+        first = level[:, :1]  # what the peers of a failover follow
         peers = event["peers"]
         if not whole:  # the picked servers among the event's, with their own columns of level
             hit = np.isin(index, members)
             order = np.argsort(members, kind="stable")
-            level = np.concatenate([level[:, :1], level[:, order[np.searchsorted(members[order], index[hit])]]], axis=1)
+            level = level[:, order[np.searchsorted(members[order], index[hit])]]
             members = np.flatnonzero(hit)
             peers = np.flatnonzero(np.isin(index, peers))
-        else:
-            level = np.concatenate([level[:, :1], level], axis=1)
-        first, level = level[:, :1], level[:, 1:]
         sub = values[:, members, :]
         _apply_effects(sub, level, event["effects"], z[:, members, :])
         values[:, members, :] = sub

@@ -17,6 +17,8 @@ from typing import Any
 from ..errors import DashboardError, ScenarioError
 from ..jsontext import DuplicateKeyError, loads_strict
 from ..scenario import (
+    DISTURBANCE_EFFECTS,
+    MAX_DISTURBANCES,
     MAX_GROUPS,
     MAX_PHASES,
     NAME_PATTERN,
@@ -45,6 +47,12 @@ NEW_EFFECTS: dict[str, dict[str, Any]] = {
     "gc_pause_ms": {"mode": "factor", "target": 3.0, "spread": 0.0},
 }
 NEW_OOM = {"min_intensity": 0.9, "every_s": 60.0, "offline_ticks": 1}
+# What an optional part holds when it is switched on, by field name.
+NEW_PARTS: dict[str, dict[str, Any]] = {
+    "oom": NEW_OOM,
+    "expectations": {"lead_time_s": None, "quiet_disturbed_servers": False, "top5_in_peak": None, "max_false_alarm_episodes": None},
+}
+SELECTOR_LISTS = ("affected", "disturbances", "hot_servers")  # lists of items picked by a rule
 _INDEX = re.compile(r"^\d+$")
 
 
@@ -217,9 +225,11 @@ def set_value(doc: Doc, path: str, value: Any) -> Doc:
         return _stretch(out, value)
     if len(parts) == 3 and parts[0] == "phases" and parts[2] == "name":
         return _rename_phase(out, int(parts[1]), value)
-    if len(parts) == 3 and parts[0] == "affected" and parts[2] == "rule":
+    if len(parts) == 3 and parts[0] in SELECTOR_LISTS and parts[2] == "rule":
         _set(out, path, value)
-        return _fit_rule(out, int(parts[1]))
+        return _fit_rule(out, parts[0], int(parts[1]))
+    if len(parts) == 3 and parts[0] == "disturbances" and parts[2] == "kind" and value != "deploy":
+        _set(out, f"disturbances.{parts[1]}.restart_s", None)  # only deploys restart servers
     _set(out, path, value)
     if path.startswith("fleet.mix.") and isinstance(out["fleet"].get("mix"), dict):
         mix = out["fleet"]["mix"]
@@ -273,10 +283,13 @@ def _stretch(doc: Doc, value: Any) -> Doc:
     stretched = [round(b * factor / grid) * grid for b in marks]
     stretched[-1] = new
     _apply_bounds(doc, stretched)
-    for group in doc.get("affected") or []:
-        delay = seconds(group.get("delay_s")) if isinstance(group, dict) else None
-        if delay:
-            group["delay_s"] = round(delay * factor, 3)
+    # Everything else on the clock stretches with it, as Scenario.resolved() does.
+    for key, fields in (("affected", ("delay_s",)), ("disturbances", ("start", "end", "restart_s"))):
+        for item in doc.get(key) or []:
+            for name in fields:
+                value = seconds(item.get(name)) if isinstance(item, dict) else None
+                if value:
+                    item[name] = round(value * factor, 3)
     return doc
 
 
@@ -289,8 +302,8 @@ def _tidy(t: float) -> float:
     return float(round(t, 3))
 
 
-def _fit_rule(doc: Doc, j: int) -> Doc:
-    group = doc["affected"][j]
+def _fit_rule(doc: Doc, key: str, j: int) -> Doc:
+    group = doc[key][j]
     rule = group.get("rule")
     for key in ("servers", "share"):
         if rule != key:
@@ -321,9 +334,13 @@ def set_enabled(doc: Doc, path: str, on: bool) -> Doc:
     spec = SPECS.get(template)
     out = copy.deepcopy(doc)
     if spec is not None and spec.kind == "optional":
-        _set(out, path, copy.deepcopy(NEW_OOM) if on else None)
+        _set(out, path, copy.deepcopy(NEW_PARTS.get(template.rsplit(".", 1)[-1], {})) if on else None)
     elif spec is not None and template == "affected[].effects":
         _set(out, path, copy.deepcopy(out.get("effects") or {}) if on else None)
+    elif spec is not None and template == "disturbances[].effects":
+        kind = get(out, path.rsplit(".", 1)[0] + ".kind")
+        defaults = {m: e.model_dump(mode="json") for m, e in DISTURBANCE_EFFECTS.get(kind, {}).items()}
+        _set(out, path, defaults if on else None)
     elif template.endswith("{}") and getattr(SPECS.get(template[:-2]), "kind", None) == "map":
         parent, metric = path.rsplit(".", 1)
         if metric not in NEW_EFFECTS:
@@ -463,12 +480,47 @@ def add_group(doc: Doc) -> Doc:
     return out
 
 
-def delete_group(doc: Doc, j: int) -> Doc:
+def delete_item(doc: Doc, key: str, j: int) -> Doc:
+    """Item ``j`` of a list (``affected``, ``disturbances``, ``hot_servers``) removed."""
     out = copy.deepcopy(doc)
-    groups = out.get("affected") or []
-    if not 0 <= j < len(groups):
-        raise DraftError(f"affected.{j}: no such group")
-    del groups[j]
+    items = out.get(key) if key in SELECTOR_LISTS else None
+    if not isinstance(items, list) or not 0 <= j < len(items):
+        raise DraftError(f"{key[:40]}.{j}: no such item")
+    del items[j]
+    return out
+
+
+def delete_group(doc: Doc, j: int) -> Doc:
+    return delete_item(doc, "affected", j)
+
+
+def add_disturbance(doc: Doc) -> Doc:
+    """A batch job on a tenth of the fleet across the middle third of the timeline."""
+    out = copy.deepcopy(doc)
+    items = out.setdefault("disturbances", [])
+    if not isinstance(items, list):
+        raise DraftError("disturbances: not a list")
+    if len(items) >= MAX_DISTURBANCES:
+        raise DraftError(f"a scenario has at most {MAX_DISTURBANCES} disturbances")
+    duration = seconds(out.get("duration_s")) or 300.0
+    grid = step(out)
+    start, end = round(duration / 3 / grid) * grid, round(2 * duration / 3 / grid) * grid
+    items.append(
+        {"rule": "share", "servers": None, "share": 0.1, "profiles": None, "kind": "batch_job", "title": "",
+         "start": _tidy(start), "end": _tidy(max(end, start + grid)), "intensity": 1.0, "effects": None, "restart_s": None}
+    )
+    return out
+
+
+def add_hot_servers(doc: Doc) -> Doc:
+    """Every ML server running hot (92% CPU), healthy."""
+    out = copy.deepcopy(doc)
+    items = out.setdefault("hot_servers", [])
+    if not isinstance(items, list):
+        raise DraftError("hot_servers: not a list")
+    if len(items) >= MAX_GROUPS:
+        raise DraftError(f"a scenario has at most {MAX_GROUPS} groups of hot servers")
+    items.append({"rule": "profiles", "servers": None, "share": None, "profiles": ["ml_compute"], "cpu_pct": 92.0, "mem_pct": None})
     return out
 
 
@@ -502,6 +554,16 @@ def structure(doc: Doc) -> str:
             + ":" + (",".join(sorted(effects)) if isinstance(effects, dict) else "-")
             + ":" + ("oom" if group.get("oom") is not None else "-")
         )
+    for event in doc.get("disturbances") or []:
+        event = event if isinstance(event, dict) else {}
+        effects = event.get("effects")
+        parts.append(
+            f"d:{event.get('rule')}:{event.get('kind') == 'deploy'}:"
+            + (",".join(sorted(effects)) if isinstance(effects, dict) else "-")
+        )
+    for hot in doc.get("hot_servers") or []:
+        parts.append(f"h:{hot.get('rule') if isinstance(hot, dict) else '?'}")
+    parts.append("x" if doc.get("expectations") is not None else "-")
     effects = doc.get("effects")
     parts.append("e:" + (",".join(sorted(effects)) if isinstance(effects, dict) else "-"))
     parts.append("oom" if doc.get("oom") is not None else "-")

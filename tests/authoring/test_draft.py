@@ -179,3 +179,30 @@ def test_structure_changes_only_when_the_controls_would():
     assert draft.structure(draft.add_phase(doc)) != draft.structure(doc)
     assert draft.structure(draft.set_enabled(doc, "oom", True)) != draft.structure(doc)
     assert draft.structure(draft.set_value(doc, "affected.0.rule", "share")) != draft.structure(doc)
+
+
+def test_disturbances_hot_servers_and_expectations_are_edited_like_the_rest():
+    doc = draft.add_disturbance(draft.blank())
+    event = doc["disturbances"][0]
+    assert (event["kind"], event["start"], event["end"]) == ("batch_job", 100, 200)
+    doc = draft.set_value(doc, "disturbances.0.kind", "deploy")
+    doc = draft.set_value(doc, "disturbances.0.restart_s", 20)
+    doc = draft.set_value(doc, "disturbances.0.kind", "busy_hour")  # only deploys restart servers
+    assert doc["disturbances"][0]["restart_s"] is None
+    doc = draft.set_enabled(doc, "disturbances.0.effects", True)
+    assert doc["disturbances"][0]["effects"]["net_in_mb_s"]["target"] == 2.2  # the kind's own
+    doc = draft.set_value(doc, "disturbances.0.rule", "servers")
+    assert doc["disturbances"][0]["servers"] == ["web-000"] and doc["disturbances"][0]["share"] is None
+    doc = draft.add_hot_servers(doc)
+    doc = draft.set_enabled(doc, "expectations", True)
+    doc = draft.set_value(doc, "expectations.quiet_disturbed_servers", "true")
+    doc = draft.set_value(doc, "expectations.lead_time_s", "0:30")
+    scenario, problems = draft.check(doc)
+    assert problems == [] and scenario.expectations.quiet_disturbed_servers and scenario.expectations.lead_time_s == 30
+    assert scenario.hot_servers[0].cpu_pct == 92 and scenario.disturbances[0].kind == "busy_hour"
+    stretched = draft.set_value(doc, "duration_s", 600)
+    assert (stretched["disturbances"][0]["start"], stretched["disturbances"][0]["end"]) == (200, 400)
+    doc = draft.delete_item(doc, "disturbances", 0)
+    assert doc["disturbances"] == [] and draft.check(doc)[1] == []
+    with pytest.raises(DraftError):
+        draft.delete_item(doc, "phases", 0)

@@ -110,3 +110,20 @@ def test_sample_ticks_stay_within_the_budget(n_ticks, n_servers, last, points, d
         cost += (row * n_servers + last + 1) * len(METRICS)
     cheapest = len(np.unique(blocks)) * (last + 1) * len(METRICS)
     assert cost <= max(draws, cheapest)
+
+
+@pytest.mark.parametrize("name", ["busy_fleet", "repeat_offender"])
+def test_disturbances_and_hot_servers_are_sampled_as_generated(name):
+    if name not in BUNDLED:
+        pytest.skip(f"no bundled scenario {name}")  # pragma: no cover - both are bundled
+    scenario = load_scenario(name)
+    frame, n = generated(scenario)
+    touched = sorted({i for d in scenario.disturbance_servers() for i in d["indices"] + d["peer_indices"]})
+    hot = sorted(scenario.hot_server_levels())
+    picked = sorted(set(touched[:3] + hot[:2] + [0]))
+    sample = sample_servers(scenario, picked, np.arange(scenario.n_ticks))
+    for column, server in enumerate(picked):
+        rows = frame.iloc[np.arange(scenario.n_ticks) * n + server]
+        for m, metric in enumerate(METRICS):
+            np.testing.assert_array_equal(rows[metric].to_numpy(), sample["values"][:, column, m], err_msg=f"{metric} of server {server}")
+        assert list(rows["state"].astype(str)) == [STATES[k] for k in sample["state"][:, column]]

@@ -42,6 +42,8 @@ SECTIONS = (
     (ids.PHASES, "phases", form.phases_section),
     (ids.TARGETS, "targets", form.targets_section),
     (ids.EFFECTS, "effects", form.effects_section),
+    (ids.EVENTS, "events", form.events_section),
+    (ids.EXPECT, "expectations", form.expectations_section),
 )
 
 # Runs in the browser: an upload over the limit is refused before it is sent, with the
@@ -73,6 +75,8 @@ def section_keys(doc: dict[str, Any]) -> dict[str, str]:
         "phases": structure[0],
         "targets": "|".join(s for s in structure if s.startswith("g")),
         "effects": "|".join(structure[-2:]),
+        "events": "|".join(s for s in structure if s.startswith(("d:", "h:"))),
+        "expectations": structure[-3],
     }
 
 

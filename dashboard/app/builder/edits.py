@@ -78,6 +78,14 @@ def apply_action(doc: dict[str, Any], action: Any, index: Any) -> dict[str, Any]
         return draft.add_phase(doc)
     if action == "add-group":
         return draft.add_group(doc)
+    if action == "add-disturbance":
+        return draft.add_disturbance(doc)
+    if action == "add-hot":
+        return draft.add_hot_servers(doc)
+    if action == "delete-disturbance":
+        return draft.delete_item(doc, "disturbances", index)
+    if action == "delete-hot":
+        return draft.delete_item(doc, "hot_servers", index)
     if action == "split":
         return draft.split_phase(doc, index)
     if action == "delete":

@@ -27,6 +27,7 @@ UNKNOWN_FILL = "rgba(127, 140, 141, 0.22)"
 CURVE_COLOR = "#2c3e50"
 DELAYED_COLOR = "#8e44ad"
 BOUNDARY_COLOR = "rgba(44, 62, 80, 0.75)"
+DISTURBANCE_COLOR = "rgba(127, 140, 141, 0.8)"
 AFFECTED_COLOR = "#e74c3c"
 HEALTHY_COLOR = "#18bc9c"
 TIMELINE_HEIGHT = 230
@@ -53,6 +54,37 @@ def _time_axis(duration: float, count: int = 8) -> dict[str, Any]:
         "gridcolor": GRID,
         "zeroline": False,
     }
+
+
+def _disturbance_marks(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each disturbance as a grey bar along the top of the timeline (not an incident)."""
+    xs: list[float | None] = []
+    texts: list[str | None] = []
+    events = doc.get("disturbances") if isinstance(doc.get("disturbances"), list) else []
+    for event in events:
+        if not isinstance(event, dict):
+            continue
+        start, end = draft.seconds(event.get("start")), draft.seconds(event.get("end"))
+        if start is None or end is None:
+            continue
+        label = plot_text(f"{event.get('kind', '')}: {event.get('title') or ''}".rstrip(": "), 60)
+        xs += [start, end, None]
+        texts += [label, label, None]
+    if not xs:
+        return []
+    return [
+        {
+            "type": "scatter",
+            "x": xs,
+            "y": [1.03 if x is not None else None for x in xs],
+            "mode": "lines",
+            "line": {"color": DISTURBANCE_COLOR, "width": 6},
+            "hovertext": texts,
+            "hoverinfo": "text",
+            "name": "disturbances",
+            "connectgaps": False,
+        }
+    ]
 
 
 def timeline_figure(doc: dict[str, Any], scenario: Scenario | None) -> dict[str, Any]:
@@ -119,6 +151,7 @@ def timeline_figure(doc: dict[str, Any], scenario: Scenario | None) -> dict[str,
                         "hovertemplate": f"affected.{g} (+{group.delay_s:g} s): %{{y:.2f}}<extra></extra>",
                     }
                 )
+    data += _disturbance_marks(doc)
     layout["xaxis"] = _time_axis(marks[-1])
     layout["shapes"] = [
         {

@@ -65,7 +65,8 @@ def control(c: Control, *, compact: bool = False, bare: bool = False) -> Any:
     elif spec.kind in ("longtext", "names"):
         widget = dbc.Textarea(**common, value=c.value, debounce=True, rows=2 if spec.kind == "names" else 3, size=size)
     elif spec.kind == "choice":
-        options = [{"label": v, "value": v} for v in spec.choices]
+        labels = {"true": "yes", "false": "no"}
+        options = [{"label": labels.get(v, v), "value": v} for v in spec.choices]
         if spec.optional:
             options.insert(0, {"label": "(from the name)", "value": ""})
         widget = dbc.Select(**common, value=c.value, options=options, size=size)
@@ -246,4 +247,75 @@ def effects_section(model: FormModel) -> list:
         feedback("effects"),
         _oom_block(*model.oom, "oom", "out-of-memory kills"),
         feedback("oom"),
+    ]
+
+
+def _item_card(title: str, remove: str, j: int, body: list) -> html.Div:
+    header = html.Div(
+        [html.Span(title, className="builder-group-title"), _action("✕ remove", remove, j, "remove it", "danger")],
+        className="builder-group-head",
+    )
+    return html.Div([header, *body], className="builder-group")
+
+
+def events_section(model: FormModel) -> list:
+    """Disturbances (harmless events, never labelled incidents) and servers that run hot."""
+    cards = []
+    for event in model.disturbances:
+        j = event["index"]
+        own = event["own_effects"]
+        cards.append(
+            _item_card(
+                f"disturbance {j}",
+                "delete-disturbance",
+                j,
+                [
+                    dbc.Row([dbc.Col(control(c), md=4) for c in event["controls"]], className="g-2"),
+                    dbc.Switch(
+                        id=ids.toggle(f"disturbances.{j}.effects"), value=own,
+                        label="its own effects (else the kind's)", className="builder-switch",
+                    ),
+                    _effects_table(event["effects"], f"disturbances.{j}.effects") if own else None,
+                    feedback(f"disturbances.{j}.effects"),
+                    feedback(f"disturbances.{j}"),
+                ],
+            )
+        )
+    for hot in model.hot:
+        j = hot["index"]
+        cards.append(
+            _item_card(
+                f"hot servers {j}",
+                "delete-hot",
+                j,
+                [dbc.Row([dbc.Col(control(c), md=4) for c in hot["controls"]], className="g-2"), feedback(f"hot_servers.{j}")],
+            )
+        )
+    return [
+        html.Div(
+            "what moves metrics without being an incident (never labelled as one): batch jobs, busy "
+            "hours, deploys, noisy neighbours, failovers; and servers whose normal is hot",
+            className="builder-help",
+        ),
+        *cards,
+        html.Div(
+            [
+                _action("+ add disturbance", "add-disturbance", -1, "a harmless event", "primary"),
+                _action("+ add hot servers", "add-hot", -1, "servers that normally run hot", "primary"),
+            ],
+            className="builder-row gap-2",
+        ),
+        feedback("disturbances"),
+        feedback("hot_servers"),
+    ]
+
+
+def expectations_section(model: FormModel) -> list:
+    """What a good model must achieve on this scenario (python -m dashboard.check)."""
+    on, controls = model.expectations
+    return [
+        dbc.Switch(id=ids.toggle("expectations"), value=on, label="state what a good model must do", className="builder-switch"),
+        html.Div([control(c) for c in controls]) if on else None,
+        html.Div("python -m dashboard.check runs them against a model, like a unit test", className="builder-help"),
+        feedback("expectations"),
     ]

@@ -31,6 +31,8 @@ GENERAL = "builder-general"  # name, title, description, times, seed
 FLEET = "builder-fleet"  # size and profile mix
 TARGETS = "builder-targets"  # affected groups
 EFFECTS = "builder-effects"  # the scenario's effects and OOM rule
+EVENTS = "builder-events"  # harmless events: disturbances and hot servers
+EXPECT = "builder-expect"  # what a good model must achieve on the scenario
 PROBLEMS = "builder-problems"  # every validation problem at once
 JSON = "builder-json"  # the advanced view: the scenario as editable JSON
 JSON_TOGGLE = "builder-json-toggle"
@@ -72,7 +74,19 @@ TOGGLE = "builder-toggle"  # {"type": TOGGLE, "path": ...}: an optional part on 
 ACTION = "builder-action"  # {"type": ACTION, "action": ..., "index": i}: add/split/delete/move
 FEEDBACK = "builder-feedback"  # {"type": FEEDBACK, "path": ...}: problems of one field
 
-ACTIONS = ("add-phase", "split", "delete", "earlier", "later", "add-group", "delete-group")
+ACTIONS = (
+    "add-phase",
+    "split",
+    "delete",
+    "earlier",
+    "later",
+    "add-group",
+    "delete-group",
+    "add-disturbance",
+    "delete-disturbance",
+    "add-hot",
+    "delete-hot",
+)
 
 
 def field(path: str) -> dict[str, str]:

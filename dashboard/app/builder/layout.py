@@ -176,6 +176,8 @@ def layout(services: Services) -> html.Div:
         "how big, which profiles, who is hit",
     )
     effects = card("Effects", html.Div(id=ids.EFFECTS), "which metrics move on affected servers, and how hard")
+    events = card("Harmless events", html.Div(id=ids.EVENTS), "disturbances and hot servers: noise, not incidents")
+    expect = card("Expectations", html.Div(id=ids.EXPECT), "the scenario as a test of a model")
     preview = card(
         "Live preview",
         dbc.Row(
@@ -227,6 +229,7 @@ def layout(services: Services) -> html.Div:
             dbc.Alert(id=ids.PROBLEMS, color="danger", is_open=False, className="builder-problems"),
             dbc.Row([dbc.Col(editor, lg=8), dbc.Col(scenario, lg=4)], className="g-3 mb-3"),
             dbc.Row([dbc.Col(fleet, lg=6), dbc.Col(effects, lg=6)], className="g-3 mb-3"),
+            dbc.Row([dbc.Col(events, lg=8), dbc.Col(expect, lg=4)], className="g-3 mb-3"),
             dbc.Row(dbc.Col(preview), className="g-3 mb-3"),
             advanced,
         ],

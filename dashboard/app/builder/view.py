@@ -151,6 +151,9 @@ class FormModel:
     effects: list[tuple[str, bool, list[Control]]]  # per metric: on?, mode/target/spread
     oom: tuple[bool, list[Control]]
     toggles: dict[str, bool]
+    disturbances: list[dict[str, Any]] = field(default_factory=list)  # as groups, with their kind
+    hot: list[dict[str, Any]] = field(default_factory=list)  # per group of hot servers: controls
+    expectations: tuple[bool, list[Control]] = (False, [])
 
     def controls(self) -> list[Control]:
         out = [*self.general, *self.fleet]
@@ -164,14 +167,24 @@ class FormModel:
         for _metric, _on, controls in self.effects:
             out += controls
         out += self.oom[1]
+        for event in self.disturbances:
+            out += event["controls"]
+            for _metric, _on, controls in event["effects"]:
+                out += controls
+        for hot in self.hot:
+            out += hot["controls"]
+        out += self.expectations[1]
         return out
 
     def feedback_paths(self) -> list[str]:
         """Where problems can be shown: every control, and the containers without one."""
         paths = [c.path for c in self.controls()]
-        paths += ["phases", "affected", "effects", "fleet.mix", "oom"]
+        paths += ["phases", "affected", "effects", "fleet.mix", "oom", "disturbances", "hot_servers", "expectations"]
         paths += [f"affected.{j}" for j in range(len(self.groups))]
         paths += [f"affected.{j}.effects" for j in range(len(self.groups))]
+        paths += [f"disturbances.{j}" for j in range(len(self.disturbances))]
+        paths += [f"disturbances.{j}.effects" for j in range(len(self.disturbances))]
+        paths += [f"hot_servers.{j}" for j in range(len(self.hot))]
         return list(dict.fromkeys(paths))
 
 
@@ -184,6 +197,9 @@ RULE_FIELDS = {
 }
 EFFECT_FIELDS = ("mode", "target", "spread")
 OOM_FIELDS = ("min_intensity", "every_s", "offline_ticks")
+DISTURBANCE_FIELDS = ("kind", "title", "start", "end", "intensity")
+HOT_FIELDS = ("cpu_pct", "mem_pct")
+EXPECTATION_FIELDS = ("lead_time_s", "quiet_disturbed_servers", "top5_in_peak", "max_false_alarm_episodes")
 
 
 def _effect_rows(doc: dict[str, Any], base: str) -> list[tuple[str, bool, list[Control]]]:
@@ -200,6 +216,42 @@ def _effect_rows(doc: dict[str, Any], base: str) -> list[tuple[str, bool, list[C
 def _oom(doc: dict[str, Any], base: str) -> tuple[bool, list[Control]]:
     on = isinstance(draft.get(doc, base), dict)
     return on, [_control(doc, f"{base}.{f}") for f in OOM_FIELDS] if on else []
+
+
+def _items(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items = doc.get(key) if isinstance(doc.get(key), list) else []
+    return [i if isinstance(i, dict) else {} for i in items]
+
+
+def _selector(doc: dict[str, Any], key: str, j: int, item: dict[str, Any]) -> list[Control]:
+    """The rule of item ``j`` of ``key`` and the settings that rule uses."""
+    rule = item.get("rule") if item.get("rule") in RULE_FIELDS else "first_of_each_profile"
+    return [_control(doc, f"{key}.{j}.rule"), *[_control(doc, f"{key}.{j}.{f}") for f in RULE_FIELDS[rule]]]
+
+
+def _events(doc: dict[str, Any], toggles: dict[str, bool]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The controls of the harmless events: disturbances and hot servers."""
+    disturbances = []
+    for j, event in enumerate(_items(doc, "disturbances")):
+        fields = [*DISTURBANCE_FIELDS, *(("restart_s",) if event.get("kind") == "deploy" else ())]
+        own = isinstance(event.get("effects"), dict)
+        toggles[f"disturbances.{j}.effects"] = own
+        rows = _effect_rows(doc, f"disturbances.{j}.effects") if own else []
+        for metric, on, _ in rows:
+            toggles[f"disturbances.{j}.effects.{metric}"] = on
+        disturbances.append(
+            {
+                "index": j,
+                "controls": [*_selector(doc, "disturbances", j, event), *[_control(doc, f"disturbances.{j}.{f}") for f in fields]],
+                "own_effects": own,
+                "effects": rows,
+            }
+        )
+    hot = [
+        {"index": j, "controls": [*_selector(doc, "hot_servers", j, item), *[_control(doc, f"hot_servers.{j}.{f}") for f in HOT_FIELDS]]}
+        for j, item in enumerate(_items(doc, "hot_servers"))
+    ]
+    return disturbances, hot
 
 
 def form_model(doc: dict[str, Any]) -> FormModel:
@@ -221,9 +273,7 @@ def form_model(doc: dict[str, Any]) -> FormModel:
     for j, group in enumerate(raw_groups):
         group = group if isinstance(group, dict) else {}
         rule = group.get("rule") if group.get("rule") in RULE_FIELDS else "first_of_each_profile"
-        controls = [_control(doc, f"affected.{j}.rule")]
-        controls += [_control(doc, f"affected.{j}.{f}") for f in RULE_FIELDS[rule]]
-        controls.append(_control(doc, f"affected.{j}.delay_s"))
+        controls = [*_selector(doc, "affected", j, group), _control(doc, f"affected.{j}.delay_s")]
         own = isinstance(group.get("effects"), dict)
         toggles[f"affected.{j}.effects"] = own
         oom = _oom(doc, f"affected.{j}.oom")
@@ -245,7 +295,11 @@ def form_model(doc: dict[str, Any]) -> FormModel:
         toggles[f"effects.{metric}"] = on
     oom = _oom(doc, "oom")
     toggles["oom"] = oom[0]
-    return FormModel(general, fleet, phases, groups, effects, oom, toggles)
+    disturbances, hot = _events(doc, toggles)
+    expect_on = isinstance(doc.get("expectations"), dict)
+    toggles["expectations"] = expect_on
+    expectations = (expect_on, [_control(doc, f"expectations.{f}") for f in EXPECTATION_FIELDS] if expect_on else [])
+    return FormModel(general, fleet, phases, groups, effects, oom, toggles, disturbances, hot, expectations)
 
 
 def feedback_for(problems: list[tuple[str, str]], paths: list[str]) -> dict[str, list[str]]:

@@ -8,13 +8,14 @@ import json
 import pytest
 from dash.development.base_component import Component
 
-from dashboard.app.builder import form, ids
-from dashboard.app.builder.callbacks import draft_answer, section_keys, sync_answer
+from dashboard.app.builder import ids
+from dashboard.app.builder.callbacks import SECTIONS, draft_answer, section_keys, sync_answer
 from dashboard.app.builder.view import Draft, feedback_for, form_model
 from dashboard.authoring import draft
 from dashboard.authoring.fields import field_index, scenario_fields, template_of
 
-LIST_ACTIONS = {"add-phase": "phases", "add-group": "affected"}
+LIST_ACTIONS = {"add-phase": "phases", "add-group": "affected", "add-disturbance": "disturbances", "add-hot": "hot_servers"}
+N = len(SECTIONS)
 
 
 def full_draft() -> dict:
@@ -26,12 +27,18 @@ def full_draft() -> dict:
         doc = draft.set_value(doc, f"affected.{len(doc['affected']) - 1}.rule", rule)
     doc = draft.set_enabled(doc, "affected.1.effects", True)
     doc = draft.set_enabled(doc, "affected.1.oom", True)
-    return doc
+    doc = draft.add_disturbance(draft.add_disturbance(doc))
+    doc = draft.set_value(doc, "disturbances.1.kind", "deploy")
+    doc = draft.set_value(doc, "disturbances.1.rule", "servers")
+    doc = draft.set_enabled(doc, "disturbances.0.effects", True)
+    for j, rule in enumerate(("profiles", "share", "servers")):
+        doc = draft.set_value(draft.add_hot_servers(doc), f"hot_servers.{j}.rule", rule)
+    return draft.set_enabled(doc, "expectations", True)
 
 
 def rendered_ids(doc: dict) -> list[dict]:
     model = form_model(doc)
-    tree = [build(model) for build in (form.general_section, form.fleet_section, form.phases_section, form.targets_section, form.effects_section)]
+    tree = [build(model) for _, _, build in SECTIONS]
     found = []
 
     def walk(node):
@@ -97,21 +104,21 @@ def test_render_redraws_only_sections_whose_structure_changed():
     assert shape == section_keys(state.doc)
     typed = Draft(draft.set_value(state.doc, "phases.0.intensity", 0.4), rev=1, via="field")
     answer = draft_answer(typed, shape)
-    sections = answer[:5]
+    sections = answer[:N]
     assert all(s is not None and not isinstance(s, list) for s in sections)  # all no_update
     grown = Draft(draft.add_phase(state.doc), rev=2, via="action")
-    sections = draft_answer(grown, shape)[:5]
-    assert isinstance(sections[2], list) and not isinstance(sections[0], list)  # only the phases
+    sections = draft_answer(grown, shape)[:N]
+    assert [isinstance(s, list) for s in sections] == [name == "phases" for _, name, _ in SECTIONS]
 
 
 def test_render_disables_save_and_play_while_invalid():
     bad = Draft(draft.set_value(draft.blank(), "fleet.size", 0))
     answer = draft_answer(bad, None)
-    problems, is_open, json_text, save_disabled, play_disabled = answer[6:11]
+    problems, is_open, json_text, save_disabled, play_disabled = answer[N + 1 : N + 6]
     assert is_open and save_disabled and play_disabled
     assert "fleet.size" in json.dumps(problems.__repr__()) or "fleet.size" in str(problems)
     good = draft_answer(Draft(draft.blank()), None)
-    assert good[9] is False and good[10] is False
+    assert good[N + 4] is False and good[N + 5] is False
 
 
 def test_sync_sets_only_values_that_differ_and_every_fields_problems():
