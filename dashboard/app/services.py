@@ -70,6 +70,7 @@ class Services:
         self._score_cache = None
         self._shared = None
         self._jobs = None
+        self._library = None
         self._watched: dict[tuple[str, str], float] = {}
         self._process_metrics = None
         self.alert_exporter = None
@@ -163,6 +164,16 @@ class Services:
             f"{spec_label(spec)} is large: it is being generated in the background ({done}); choose it again in a moment"
         )
 
+    def library(self):
+        """The scenario library (bundled, then the user's); its parsed entries are kept per file
+        version, so listing it again costs a ``stat`` per file."""
+        with self._lock:
+            if self._library is None:
+                from ..authoring.library import Library
+
+                self._library = Library.from_settings(self.settings)
+            return self._library
+
     def jobs(self):
         """The background jobs of these settings (``FLEET_JOBS_URL``), opened on first use."""
         with self._lock:
@@ -205,9 +216,9 @@ class Services:
             name = path.name if path.parent == demo_dir else f"{path.parent.name}/{path.name}"
             options.append({"label": f"dataset · {name}", "value": str(path)})
         try:  # bundled scenarios, then the user's; broken files listed with their error
-            from ..authoring.library import BUNDLED, Library
+            from ..authoring.library import BUNDLED
 
-            for entry in Library.from_settings(self.settings).entries():
+            for entry in self.library().entries():
                 kind = "scenario" if entry.kind == BUNDLED else "your scenario"
                 if entry.error:
                     options.append(

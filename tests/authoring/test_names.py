@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboard.authoring.names import ScenarioNameError, check_name, slug
@@ -60,6 +60,7 @@ def test_non_text_is_refused():
         check_name(["x"])
 
 
+@settings(deadline=None)
 @given(st.text(max_size=80))
 def test_a_checked_name_stays_inside_its_folder(raw):
     base = Path("/srv/scenarios")
@@ -72,6 +73,7 @@ def test_a_checked_name_stays_inside_its_folder(raw):
     assert (base / f"{name}.json").resolve().parent == base
 
 
+@settings(deadline=None)
 @given(st.text(max_size=80))
 def test_slug_is_empty_or_a_valid_name(text):
     out = slug(text)

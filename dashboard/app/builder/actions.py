@@ -218,7 +218,7 @@ def _without_name(scenario: Any) -> dict[str, Any]:
 
 def register_callbacks(app: Dash, services: Services) -> None:
     """Wire open, save (and its conflicts), play and download."""
-    library = Library.from_settings(services.settings)
+    library = services.library()
 
     # allow_duplicate: the editing callbacks own the draft and the status line; these
     # replace the draft (open, take theirs) or its origin (a save), and say what they did.

@@ -159,7 +159,7 @@ def conflict_modal() -> dbc.Modal:
 
 def layout(services: Services) -> html.Div:
     """The builder tab's content and the Stores that keep its state in the browser."""
-    library = Library.from_settings(services.settings)
+    library = services.library()
     blank = {"doc": draft.blank(), "origin": {"kind": "blank", "name": None, "version": None}, "rev": 0, "via": "load"}
     editor = card(
         "Timeline",

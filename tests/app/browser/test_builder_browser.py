@@ -222,12 +222,12 @@ def test_builder003_generate_with_progress_cancel_one_run_play_the_other(dash_du
     wait(dash_duo, lambda: len(stored_doc(dash_duo).get("phases", [])) == 2)
     type_into(dash_duo, "phases.1.name", "peak")
     type_into(dash_duo, "phases.1.intensity", "1")
-    type_into(dash_duo, "fleet.size", "20000")
-    wait(dash_duo, lambda: stored_doc(dash_duo)["fleet"]["size"] == 20000 and stored_doc(dash_duo)["phases"][1].get("intensity") == 1)
+    type_into(dash_duo, "fleet.size", "100000")  # a run long enough to cancel half-way on any machine
+    wait(dash_duo, lambda: stored_doc(dash_duo)["fleet"]["size"] == 100000 and stored_doc(dash_duo)["phases"][1].get("intensity") == 1)
 
     # A large run: its progress rises, then it is cancelled and nothing is left of it.
     click(dash_duo, ids.GENERATE)
-    wait(dash_duo, lambda: "generating 480,000 rows into datasets/rise-42" in text_of(dash_duo, f"#{ids.GEN_STATUS}"))
+    wait(dash_duo, lambda: "generating 2,400,000 rows into datasets/rise-42" in text_of(dash_duo, f"#{ids.GEN_STATUS}"))
     bar = f"#{ids.PROGRESS} .progress-bar"
     wait(dash_duo, lambda: int(float(present(dash_duo, bar)[0].get_attribute("aria-valuenow") or 0)) > 0, "no progress", 60)
     click(dash_duo, ids.CANCEL)

@@ -85,3 +85,37 @@ def test_an_oversized_upload_is_refused_by_the_server_too(client, builder_app):
     bigger = {"filename": "big.json", "contents": "data:application/json;base64," + "A" * (2 * 1024 * 1024)}
     code, _ = post_to(client, builder_app, trigger, {trigger: bigger}, state)
     assert code == 413  # over the request limit: refused before any callback runs
+
+
+def test_with_a_login_only_editors_save_and_every_save_is_logged(builder_settings, caplog):
+    import logging
+    from dataclasses import replace
+
+    from werkzeug.security import generate_password_hash
+
+    from dashboard.app import create_app
+
+    users = f"alice:{generate_password_hash('secret-pw')},bob:{generate_password_hash('secret-pw')}"
+    app = create_app(replace(builder_settings, auth_users=users, auth_editors=("alice",)))
+    client = app.server.test_client()
+    doc = draft.set_value(draft.blank("team-incident"), "fleet.size", 8)
+    state = [
+        {"id": ids.DRAFT, "property": "data", "value": store(doc)},
+        {"id": ids.CONFLICT, "property": "data", "value": None},
+        {"id": ids.SAVE_AS_NAME, "property": "value", "value": None},
+    ]
+    trigger = f"{ids.SAVE}.n_clicks"
+
+    def save_as(user: str):
+        token = base64.b64encode(f"{user}:secret-pw".encode()).decode()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Basic {token}"
+        code, data = post_to(client, app, trigger, {trigger: 1}, state)
+        assert code == 200
+        return data["response"][ids.STATUS]["children"]
+
+    assert "bob may watch but not save scenarios" in save_as("bob")
+    assert not (builder_settings.user_scenario_dir / "team-incident.json").exists()
+    with caplog.at_level(logging.INFO, logger="dashboard.audit"):
+        assert "saved user_scenarios/team-incident.json" in save_as("alice")
+    line = next(r.getMessage() for r in caplog.records if r.name == "dashboard.audit")
+    assert "user_scenarios/team-incident.json" in line and "alice" in line and "T" in line.split()[0]
