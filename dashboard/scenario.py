@@ -779,7 +779,7 @@ def timeline_problems(
 def _raw_seconds(value: Any) -> float | None:
     """A time in seconds as a scenario file gives it, or None when it is not one."""
     try:
-        number = _parse_clock(value)
+        number = parse_clock(value)
     except ValueError:
         return None
     if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
