@@ -20,6 +20,7 @@ from ..errors import DashboardError, PathSafetyError
 from ..settings import Settings
 from .fields import Field, fields_from
 from .fleet import Fleet, fleet_of
+from .messages import public_message
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ class Services:
                             "label": f"broken · {entry.label}",
                             "value": f"broken:{entry.kind}:{entry.name}",
                             "disabled": True,
-                            "title": entry.error[:500],
+                            "title": public_message(entry.error, self.settings.data_roots),
                         }
                     )
                     continue

@@ -20,7 +20,7 @@ from ...authoring import draft
 from ...authoring.library import ConflictError, Library, NameTakenError
 from ...authoring.names import ScenarioNameError
 from ...errors import DashboardError, ScenarioError
-from ..messages import GENERIC_ERROR
+from ..messages import GENERIC_ERROR, public_message
 from ..server import current_user, may_edit
 from ..services import Services
 from ..shell import ids as shell_ids
@@ -46,6 +46,8 @@ SAVE_OUTPUTS = (
     (ids.START, "options"),
     (ids.BROKEN, "children"),
 )
+# The save callback's outputs that carry a message (shown through public_message).
+MESSAGE_OUTPUTS = frozenset({(ids.STATUS, "children"), (ids.EXISTS_TEXT, "children"), (ids.CONFLICT_MESSAGE, "children")})
 
 
 def login_user() -> tuple[str | None, bool]:
@@ -67,12 +69,16 @@ class SaveAnswer(dict):
     def say(self, message: str, color: str) -> SaveAnswer:
         return self.set(ids.STATUS, "children", message).set(ids.STATUS, "color", color).set(ids.STATUS, "is_open", True)
 
-    def outputs(self) -> tuple:
-        return tuple(self.get(key, no_update) for key in SAVE_OUTPUTS)
+    def outputs(self, data_roots: Any = ()) -> tuple:
+        """The outputs in ``SAVE_OUTPUTS`` order, messages as a web page may show them."""
+        return tuple(
+            public_message(value, data_roots) if key in MESSAGE_OUTPUTS and isinstance(value, str) else value
+            for key, value in ((key, self.get(key, no_update)) for key in SAVE_OUTPUTS)
+        )
 
 
-def refresh_library(answer: SaveAnswer, library: Library) -> SaveAnswer:
-    options, broken = library_options(library.entries())
+def refresh_library(answer: SaveAnswer, library: Library, data_roots: Any = ()) -> SaveAnswer:
+    options, broken = library_options(library.entries(), data_roots)
     return answer.set(ids.START, "options", options).set(ids.BROKEN, "children", broken_list(broken))
 
 
@@ -116,6 +122,7 @@ def save_answer(
     *,
     user: str | None,
     may_edit: bool,
+    data_roots: Any = (),
 ) -> SaveAnswer:
     """What a click on Save, Overwrite, or one of the conflict's three buttons does."""
     answer = SaveAnswer()
@@ -168,7 +175,7 @@ def save_answer(
     answer.set(ids.DRAFT, "data", done.to_store())
     answer.set(ids.EXISTS, "is_open", False).set(ids.CONFLICT_MODAL, "is_open", False).set(ids.CONFLICT, "data", None)
     verb = "overwrote" if saved.replaced else "saved"
-    refresh_library(answer, library)
+    refresh_library(answer, library, data_roots)
     return answer.say(f"{verb} {saved.entry.label}", "success")
 
 
@@ -219,6 +226,7 @@ def _without_name(scenario: Any) -> dict[str, Any]:
 def register_callbacks(app: Dash, services: Services) -> None:
     """Wire open, save (and its conflicts), play and download."""
     library = services.library()
+    roots = services.settings.data_roots
 
     # allow_duplicate: the editing callbacks own the draft and the status line; these
     # replace the draft (open, take theirs) or its origin (a save), and say what they did.
@@ -238,7 +246,7 @@ def register_callbacks(app: Dash, services: Services) -> None:
             raise PreventUpdate
         rev = data.get("rev", 0) if isinstance(data, dict) and isinstance(data.get("rev"), int) else 0
         new, message, color = open_answer(library, value, rev)
-        return (new.to_store() if new else no_update), message, color, True
+        return (new.to_store() if new else no_update), public_message(message, roots), color, True
 
     @app.callback(
         *[Output(c, p, allow_duplicate=True) if (c, p) in _DUPLICATED else Output(c, p) for c, p in SAVE_OUTPUTS],
@@ -262,12 +270,15 @@ def register_callbacks(app: Dash, services: Services) -> None:
         try:
             state = draft_from_store(data)
         except ViewError as exc:
-            return SaveAnswer().say(str(exc), "danger").outputs()
+            return SaveAnswer().say(str(exc), "danger").outputs(roots)
         user, may_edit = login_user()
         try:
-            return save_answer(library, trigger, state, conflict, save_as_name, user=user, may_edit=may_edit).outputs()
+            answer = save_answer(
+                library, trigger, state, conflict, save_as_name, user=user, may_edit=may_edit, data_roots=roots
+            )
+            return answer.outputs(roots)
         except DashboardError as exc:
-            return SaveAnswer().say(str(exc), "danger").outputs()
+            return SaveAnswer().say(str(exc), "danger").outputs(roots)
         except Exception:
             log.exception("saving a scenario failed")
             return SaveAnswer().say(GENERIC_ERROR, "danger").outputs()
@@ -289,11 +300,11 @@ def register_callbacks(app: Dash, services: Services) -> None:
         try:
             state = draft_from_store(data)
         except ViewError as exc:
-            return no_update, no_update, str(exc), "danger", True
+            return no_update, no_update, public_message(exc, roots), "danger", True
         spec, message = play_spec(library, state)
         if spec is None:
-            return no_update, no_update, message, "danger", True
-        return live_query(spec), "live", message, "success", True
+            return no_update, no_update, public_message(message, roots), "danger", True
+        return live_query(spec), "live", public_message(message, roots), "success", True
 
     @app.callback(
         Output(ids.DOWNLOAD_FILE, "data"),

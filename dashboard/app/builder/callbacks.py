@@ -25,7 +25,7 @@ from dash.exceptions import PreventUpdate
 
 from ...authoring import draft
 from ...authoring.preview import preview
-from ..messages import GENERIC_ERROR
+from ..messages import GENERIC_ERROR, public_message
 from ..services import Services
 from ..validate import ViewError
 from . import actions, form, ids, jobs
@@ -80,12 +80,14 @@ def section_keys(doc: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def status(message: str, color: str = "warning") -> tuple:
-    return message, color, True
+def status(message: str, color: str = "warning", data_roots: Any = ()) -> tuple:
+    """The status line's outputs, the message as a web page may show it."""
+    return public_message(message, data_roots), color, True
 
 
 def register_callbacks(app: Dash, services: Services) -> None:
     """Wire the builder tab: editing here, saving in :mod:`.actions`, generating in :mod:`.jobs`."""
+    roots = services.settings.data_roots
 
     @app.callback(
         Output(ids.DRAFT, "data"),
@@ -104,7 +106,7 @@ def register_callbacks(app: Dash, services: Services) -> None:
         try:
             state = draft_from_store(data)
         except ViewError as exc:
-            return Draft(draft.blank()).to_store(), *status(str(exc))
+            return Draft(draft.blank()).to_store(), *status(str(exc), data_roots=roots)
         triggered = []
         for item in ctx.triggered:
             prop = item.get("prop_id", "")
@@ -120,7 +122,7 @@ def register_callbacks(app: Dash, services: Services) -> None:
             raise PreventUpdate
         answer = new.to_store() if new is not None else no_update
         if messages:
-            return answer, *status(" · ".join(messages))
+            return answer, *status(" · ".join(messages), data_roots=roots)
         return answer, no_update, no_update, no_update
 
     # allow_duplicate: the JSON view, the library, uploads and saves each replace the draft.
@@ -148,10 +150,10 @@ def register_callbacks(app: Dash, services: Services) -> None:
             new, problem = apply_json(state, text)
             done = None
         if problem:
-            return no_update, *status(problem, "danger")
+            return no_update, *status(problem, "danger", roots)
         if new is None:
             raise PreventUpdate
-        return new.to_store(), *(status(done, "info") if done else (no_update,) * 3)
+        return new.to_store(), *(status(done, "info", roots) if done else (no_update,) * 3)
 
     app.clientside_callback(
         CHECK_UPLOAD_JS,

@@ -27,6 +27,7 @@ from ...authoring.generation import (
 from ...authoring.library import version_of
 from ...errors import DashboardError
 from ...jobs import CANCELLED, DONE, FAILED
+from ..messages import public_message
 from ..services import Services
 from ..shell import ids as shell_ids
 from ..validate import ViewError
@@ -55,6 +56,15 @@ OUTPUTS = (
 
 def _answer(**values: Any) -> tuple:
     return tuple(values.get(f"{c}|{p}", no_update) for c, p in OUTPUTS)
+
+
+def shown(answer: tuple, data_roots: Any) -> tuple:
+    """``answer`` with its status line as a web page may show it."""
+    at = OUTPUTS.index((ids.GEN_STATUS, "children"))
+    message = answer[at]
+    if not isinstance(message, str) or not message:
+        return answer
+    return (*answer[:at], public_message(message, data_roots), *answer[at + 1 :])
 
 
 def _idle(message: str, **more: Any) -> tuple:
@@ -167,15 +177,17 @@ def register_callbacks(app: Dash, services: Services) -> None:
             raise PreventUpdate  # a button not clicked, a timer not started
         try:
             if trigger == ids.GENERATE:
-                return start(services, data)
-            if trigger == ids.CANCEL:
-                return cancel(services, job)
-            return poll(services, job)
+                answer = start(services, data)
+            elif trigger == ids.CANCEL:
+                answer = cancel(services, job)
+            else:
+                answer = poll(services, job)
         except DashboardError as exc:
-            return _idle(f"the generation cannot run: {exc}")
+            answer = _idle(f"the generation cannot run: {exc}")
         except Exception:
             log.exception("generating a dataset from the builder failed")
-            return _idle("the generation failed; the details are in the server log")
+            answer = _idle("the generation failed; the details are in the server log")
+        return shown(answer, services.settings.data_roots)
 
     # allow_duplicate: "Play now" switches to the Live tab the same way.
     @app.callback(

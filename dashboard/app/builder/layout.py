@@ -34,9 +34,9 @@ PREVIEW_CONFIG = {"displayModeBar": False}
 GEN_POLL_MS = 400  # how often a page asks how its generation is going
 
 
-def start_bar(library: Library) -> dbc.Card:
+def start_bar(library: Library, data_roots: Any = ()) -> dbc.Card:
     """Start from a library scenario, a blank one, or an uploaded JSON file."""
-    options, broken = library_options(library.entries())
+    options, broken = library_options(library.entries(), data_roots)
     return dbc.Card(
         dbc.CardBody(
             [
@@ -225,7 +225,7 @@ def layout(services: Services) -> html.Div:
             dcc.Interval(id=ids.GEN_POLL, interval=GEN_POLL_MS, disabled=True),
             dcc.Store(id=ids.GEN_RESULT, storage_type="memory"),
             conflict_modal(),
-            start_bar(library),
+            start_bar(library, services.settings.data_roots),
             dbc.Alert(id=ids.PROBLEMS, color="danger", is_open=False, className="builder-problems"),
             dbc.Row([dbc.Col(editor, lg=8), dbc.Col(scenario, lg=4)], className="g-3 mb-3"),
             dbc.Row([dbc.Col(fleet, lg=6), dbc.Col(effects, lg=6)], className="g-3 mb-3"),

@@ -18,6 +18,7 @@ from ...authoring.fields import FieldSpec
 from ...authoring.library import BUNDLED, Entry, version_of
 from ...scenario import PROFILES, SCHEMA_VERSION, Scenario, format_clock
 from ...schema import METRIC_NAMES
+from ..messages import public_message
 from ..validate import ViewError
 
 MAX_PROBLEMS_SHOWN = 50
@@ -77,18 +78,22 @@ def draft_from_store(data: Any) -> Draft:
 BLANK = "blank:"
 
 
-def library_options(entries: list[Entry]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+def library_options(
+    entries: list[Entry], data_roots: Any = ()
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """The "start from" picker's entries (blank, bundled, yours; broken ones disabled, their
-    error as the tooltip) and the broken files as ``(file, error)``."""
+    error as the tooltip) and the broken files as ``(file, error)``, errors as a web page
+    may show them (:func:`~dashboard.app.messages.public_message`)."""
     options: list[dict[str, Any]] = [{"label": "a blank scenario", "value": BLANK}]
     broken: list[tuple[str, str]] = []
     for entry in entries:
         kind = "bundled" if entry.kind == BUNDLED else "yours"
         if entry.error:
+            error = public_message(entry.error, data_roots)
             options.append(
-                {"label": f"broken · {entry.label}", "value": f"broken:{entry.kind}:{entry.name}", "disabled": True, "title": entry.error[:500]}
+                {"label": f"broken · {entry.label}", "value": f"broken:{entry.kind}:{entry.name}", "disabled": True, "title": error}
             )
-            broken.append((entry.label, entry.error))
+            broken.append((entry.label, error))
             continue
         title = f" — {entry.title}" if entry.title and entry.title != entry.name else ""
         options.append({"label": f"{kind} · {entry.name}{title}", "value": f"{entry.kind}:{entry.name}", "title": entry.description[:300]})

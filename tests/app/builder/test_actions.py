@@ -300,3 +300,27 @@ def test_generate_refuses_invalid_drafts_and_folders_outside_the_roots(services,
     assert "outside the data roots" in refused[f"{ids.GEN_STATUS}.children"]
     assert "/" not in refused[f"{ids.GEN_STATUS}.children"].split("(")[0]  # no server path quoted
     assert outputs(poll(services, {"id": "../../x"}))[f"{ids.GEN_POLL}.disabled"]
+
+
+# -- what reaches the page -------------------------------------------------------------
+def test_messages_show_paths_relative_to_their_data_root_and_nothing_outside(tmp_path):
+    from dashboard.app.builder.actions import SAVE_OUTPUTS, SaveAnswer
+    from dashboard.app.builder.jobs import OUTPUTS, _idle, shown
+    from dashboard.app.builder.view import library_options
+    from dashboard.authoring.library import Entry
+
+    root = tmp_path / "data"
+    raw = f"cannot write {root}/datasets/x-1/demo.csv (see /etc/fleet/secret.conf): code {'9' * 40}"
+
+    def check(text: str) -> None:
+        assert "datasets/x-1/demo.csv" in text and str(tmp_path) not in text
+        assert "/etc/fleet" not in text and "…/secret.conf" in text and "(40 digits)" in text
+
+    save = dict(zip(SAVE_OUTPUTS, SaveAnswer().say(raw, "danger").outputs([root]), strict=True))
+    check(save[(ids.STATUS, "children")])
+    job = dict(zip(OUTPUTS, shown(_idle(f"the generation failed: {raw}"), [root]), strict=True))
+    check(job[(ids.GEN_STATUS, "children")])
+    broken = Entry("x", "user", root / "x.json", "user_scenarios/x.json", error=raw)
+    options, listed = library_options([broken], [root])
+    check(options[-1]["title"])
+    check(listed[0][1])

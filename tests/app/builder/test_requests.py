@@ -119,3 +119,20 @@ def test_with_a_login_only_editors_save_and_every_save_is_logged(builder_setting
         assert "saved user_scenarios/team-incident.json" in save_as("alice")
     line = next(r.getMessage() for r in caplog.records if r.name == "dashboard.audit")
     assert "user_scenarios/team-incident.json" in line and "alice" in line and "T" in line.split()[0]
+
+
+def test_play_now_of_a_huge_draft_meets_the_same_budget_as_any_browser_source(client, builder_app):
+    from dashboard.app.shell import ids as shell_ids
+    from tests.app.conftest import post_tick, response_value
+
+    doc = draft.set_value(draft.set_value(draft.blank("huge"), "fleet.size", 100_000), "duration_s", "2:00:00")
+    trigger = f"{ids.PLAY}.n_clicks"
+    state = [{"id": ids.DRAFT, "property": "data", "value": store(doc)}]
+    code, data = post_to(client, builder_app, trigger, {trigger: 1}, state)
+    assert code == 200
+    search = data["response"][shell_ids.URL]["search"]
+    assert search.startswith("?source=scenario%3Adraft-") and data["response"][shell_ids.TABS]["active_tab"] == "live"
+    code, tick = post_tick(client, {(shell_ids.URL, "search"): search})
+    assert code == 200
+    message = response_value(tick, shell_ids.MESSAGE, "children")
+    assert "too large to open from the browser" in message and "FLEET_WEB_MAX_ROWS" in message
