@@ -223,6 +223,7 @@ def preview_figure(preview: Preview) -> dict[str, Any]:
         layout[f"yaxis{axis}"] = {
             "domain": [max(0.0, top - height_each), top],
             "title": {"text": f"{metric.replace('_', ' ')}", "font": {"size": 11}},
+            "automargin": True,  # the title beside the tick labels, never over them
             "gridcolor": GRID,
             "fixedrange": True,
             "rangemode": "tozero",
