@@ -158,6 +158,21 @@ def cancel(services: Services, job: Any) -> tuple:
     return _answer(**{f"{ids.GEN_STATUS}|children": "cancelling…", f"{ids.CANCEL}|disabled": True})
 
 
+def pick_action(triggered: list[dict[str, Any]]) -> str | None:
+    """What one request of the generation callback answers when several inputs fired together:
+    a click (Cancel first, then Generate) before the poll timer, which would otherwise hide it.
+    None when nothing fired (a button drawn anew, a timer not started)."""
+    fired = {
+        str(t.get("prop_id", "")).rsplit(".", 1)[0]
+        for t in triggered
+        if isinstance(t, dict) and t.get("value")
+    }
+    for component in (ids.CANCEL, ids.GENERATE, ids.GEN_POLL):
+        if component in fired:
+            return component
+    return None
+
+
 def register_callbacks(app: Dash, services: Services) -> None:
     """Wire "Generate dataset", its progress and cancel, and "Open in Live"."""
 
@@ -172,8 +187,8 @@ def register_callbacks(app: Dash, services: Services) -> None:
     )
     def follow_generation(_generate, _poll, _cancel, data, job) -> tuple:
         """Start a generation, follow its progress, or cancel it."""
-        trigger = ctx.triggered_id
-        if not ctx.triggered or not ctx.triggered[0].get("value"):
+        trigger = pick_action(ctx.triggered)
+        if trigger is None:
             raise PreventUpdate  # a button not clicked, a timer not started
         try:
             if trigger == ids.GENERATE:

@@ -136,3 +136,34 @@ def test_play_now_of_a_huge_draft_meets_the_same_budget_as_any_browser_source(cl
     assert code == 200
     message = response_value(tick, shell_ids.MESSAGE, "children")
     assert "too large to open from the browser" in message and "FLEET_WEB_MAX_ROWS" in message
+
+
+def test_a_cancel_that_arrives_with_a_progress_poll_still_cancels(client, builder_app, builder_settings):
+    from dashboard.app.builder.jobs import OUTPUTS
+    from dashboard.jobs import CANCELLED, open_jobs
+    from tests.processes import wait_until
+
+    doc = draft.set_value(draft.set_value(draft.blank("long"), "fleet.size", 100_000), "duration_s", "20:00")
+    state = [{"id": ids.DRAFT, "property": "data", "value": store(doc)}]
+
+    def request(clicks: dict[str, int], job=None):
+        inputs = [
+            {"id": ids.GENERATE, "property": "n_clicks", "value": clicks.get(ids.GENERATE, 0)},
+            {"id": ids.GEN_POLL, "property": "n_intervals", "value": clicks.get(ids.GEN_POLL)},
+            {"id": ids.CANCEL, "property": "n_clicks", "value": clicks.get(ids.CANCEL, 0)},
+        ]
+        changed = [f"{c}.{'n_intervals' if c == ids.GEN_POLL else 'n_clicks'}" for c in clicks]
+        job_state = [*state, {"id": ids.GEN_JOB, "property": "data", "value": job}]
+        code, data = post(client, list(OUTPUTS), inputs, job_state, changed)
+        assert code == 200
+        return data["response"]
+
+    started = request({ids.GENERATE: 1})
+    job = started[ids.GEN_JOB]["data"]
+    assert "generating 24,000,000 rows" in started[ids.GEN_STATUS]["children"]
+    # The poll timer and the click land in one request: the click is what it answers.
+    answer = request({ids.GEN_POLL: 3, ids.CANCEL: 1}, job)
+    assert answer[ids.GEN_STATUS]["children"] == "cancelling…"
+    jobs = open_jobs(builder_settings)
+    wait_until(lambda: jobs.status(job["id"]).state == CANCELLED or None, 120, "the job to stop")
+    assert not (builder_settings.dataset_dir / "long-42" / "demo_dataset.parquet").exists()
