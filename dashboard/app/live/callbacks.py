@@ -212,12 +212,13 @@ def register_callbacks(app: Dash, services: Services) -> None:
     )
     # A user action stops the clock in the browser until its answer re-arms it: otherwise a
     # refresh fired while the action is in flight would supersede it and the click be lost.
+    # A new page query counts (another tab, e.g. the builder's "Play now", switching source).
     # allow_duplicate: the tick callback owns this output; this only holds it meanwhile.
     app.clientside_callback(
         HOLD_JS,
         Output(ids.INTERVAL, "disabled", allow_duplicate=True),
         # Only inputs the tick callback never sets: its own outputs would trigger this too.
-        [Input(i, p) for i, p in TICK_INPUTS if p in ("n_clicks", "clickData")],
+        [Input(i, p) for i, p in TICK_INPUTS if p in ("n_clicks", "clickData") or i == shell_ids.URL],
         prevent_initial_call=True,
     )
 

@@ -20,7 +20,7 @@ from dashboard.app.shell import ids as shell_ids
 from dashboard.authoring.library import Library
 from dashboard.scenario import load_scenario, parse_scenario
 
-from .conftest import free_port
+from .conftest import click_when_settled, free_port
 
 pytestmark = pytest.mark.browser
 WAIT = 30
@@ -71,10 +71,29 @@ def type_into(dash_duo, path: str, text: str) -> None:
     box.send_keys(text, Keys.ENTER)
 
 
+# The page scrolls smoothly (Bootstrap's scroll-behavior): a click while it moves lands on
+# whatever passes under the pointer. Scroll at once, and click only once the element is still.
+SETTLE_JS = """
+    const el = arguments[0];
+    el.scrollIntoView({block: 'center', behavior: 'instant'});
+    const r = el.getBoundingClientRect();
+    const inside = r.width > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+    return inside ? [r.left, r.top, r.width, r.height].join(',') : null;
+"""
+
+
 def click(dash_duo, component) -> None:
-    element = by_id(dash_duo, component)
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    element.click()
+    """Click ``component`` (an id or a pattern-matching id) once it is in the window and still."""
+    last = [None]
+
+    def settled() -> bool:
+        now = dash_duo.driver.execute_script(SETTLE_JS, by_id(dash_duo, component))
+        still = now is not None and now == last[0]
+        last[0] = now
+        return still
+
+    wait(dash_duo, settled, f"{component} never came to rest in the window")
+    by_id(dash_duo, component).click()
 
 
 def open_builder(dash_duo, url: str = "/") -> None:
@@ -98,7 +117,7 @@ def save_and_wait(dash_duo, words: str) -> None:
 
 def pick(dash_duo, selector: str, label: str) -> None:
     """Choose the option of a dcc.Dropdown whose text is ``label`` (fail when there is none)."""
-    dash_duo.find_element(selector).click()
+    click_when_settled(dash_duo, selector)
     options = present(dash_duo, ".dash-dropdown-options .dash-dropdown-option")
     texts = [o.text for o in options]
     assert label in texts, texts
@@ -222,12 +241,16 @@ def test_builder003_generate_with_progress_cancel_one_run_play_the_other(dash_du
     wait(dash_duo, lambda: len(stored_doc(dash_duo).get("phases", [])) == 2)
     type_into(dash_duo, "phases.1.name", "peak")
     type_into(dash_duo, "phases.1.intensity", "1")
-    type_into(dash_duo, "fleet.size", "100000")  # a run long enough to cancel half-way on any machine
+    # A run long enough to cancel half-way on any machine: 24 million rows (the duration
+    # stretches both phases; set back to 2:00 below, they are as they were).
+    type_into(dash_duo, "fleet.size", "100000")
+    type_into(dash_duo, "duration_s", "20:00")
     wait(dash_duo, lambda: stored_doc(dash_duo)["fleet"]["size"] == 100000 and stored_doc(dash_duo)["phases"][1].get("intensity") == 1)
+    wait(dash_duo, lambda: stored_doc(dash_duo)["phases"][1]["end"] == 1200)
 
     # A large run: its progress rises, then it is cancelled and nothing is left of it.
     click(dash_duo, ids.GENERATE)
-    wait(dash_duo, lambda: "generating 2,400,000 rows into datasets/rise-42" in text_of(dash_duo, f"#{ids.GEN_STATUS}"))
+    wait(dash_duo, lambda: "generating 24,000,000 rows into datasets/rise-42" in text_of(dash_duo, f"#{ids.GEN_STATUS}"))
     bar = f"#{ids.PROGRESS} .progress-bar"
     wait(dash_duo, lambda: int(float(present(dash_duo, bar)[0].get_attribute("aria-valuenow") or 0)) > 0, "no progress", 60)
     click(dash_duo, ids.CANCEL)
@@ -238,7 +261,8 @@ def test_builder003_generate_with_progress_cancel_one_run_play_the_other(dash_du
 
     # A small run goes through; its dataset opens in the Live tab, where the affected rise.
     type_into(dash_duo, "fleet.size", "8")
-    wait(dash_duo, lambda: stored_doc(dash_duo)["fleet"]["size"] == 8)
+    type_into(dash_duo, "duration_s", "2:00")
+    wait(dash_duo, lambda: stored_doc(dash_duo)["fleet"]["size"] == 8 and stored_doc(dash_duo)["phases"][1]["start"] == 60)
     click(dash_duo, ids.GENERATE)
     wait(dash_duo, lambda: "wrote 192 rows into datasets/rise-42" in text_of(dash_duo, f"#{ids.GEN_STATUS}"), "no dataset", 60)
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
@@ -249,13 +273,26 @@ def test_builder003_generate_with_progress_cancel_one_run_play_the_other(dash_du
 
     def affected_on_top() -> bool:
         labels = {e.text for e in present(dash_duo, f"#{live_ids.TOP5} .ytick text")}
-        return labels >= AFFECTED and dash_duo.find_element(f"#{live_ids.kpi('phase', 'value')}").text == "peak"
+        return labels >= AFFECTED and dash_duo.find_element(f"#{live_ids.kpi('truth', 'value')}").text == "peak"
 
     wait(dash_duo, affected_on_top, "the affected servers never rose to the top", 60)
     # Play now opens the same scenario as an in-memory source.
     open_builder(dash_duo, "/")
     click(dash_duo, ids.PLAY)
     wait(dash_duo, lambda: "source=scenario%3Adraft-" in dash_duo.driver.current_url or "source=scenario%3Arise" in dash_duo.driver.current_url)
+    assert dash_duo.get_logs() == []
+
+
+def test_builder006_play_now_while_the_live_tab_plays_switches_its_source(dash_duo, builder_settings):
+    # The Live tab plays the demo data behind the builder, refreshing every 0.3 s: the new
+    # source must not be superseded by a refresh fired while it is being opened.
+    start(dash_duo, builder_settings)
+    type_into(dash_duo, "fleet.size", "12")
+    wait(dash_duo, lambda: stored_doc(dash_duo)["fleet"]["size"] == 12)
+    click(dash_duo, ids.PLAY)
+    servers = f"#{live_ids.kpi('risk', 'extra')}"
+    wait(dash_duo, lambda: "of 12 servers" in text_of(dash_duo, servers), "the Live tab did not play the draft")
+    assert "source=scenario%3Adraft-" in dash_duo.driver.current_url
     assert dash_duo.get_logs() == []
 
 
@@ -298,8 +335,8 @@ def test_builder004_bad_names_broken_files_and_markup_render_as_text(dash_duo, b
     wait(dash_duo, lambda: "bundled scenario, which stays read-only" in text_of(dash_duo, f"#{ids.STATUS}"))
 
     # The Live tab's picker lists the broken files too, with their errors.
-    dash_duo.find_element(".shell-tabs .nav-link").click()
-    dash_duo.find_element(f"#{shell_ids.SOURCE}").click()
+    click_when_settled(dash_duo, ".shell-tabs .nav-link")
+    click_when_settled(dash_duo, f"#{shell_ids.SOURCE}")
     menu = ".dash-dropdown-options"
     wait(dash_duo, lambda: "broken · user_scenarios/broken.json" in text_of(dash_duo, menu), "not listed in Live")
     assert "your scenario · marked" in text_of(dash_duo, menu)
