@@ -71,6 +71,17 @@ def test_broken_files_are_listed_with_their_errors(library):
         library.read("truncated")
 
 
+def test_a_broken_bundled_file_is_listed_too(tmp_path):
+    bundled = tmp_path / "scenarios"
+    bundled.mkdir()
+    (bundled / "good.json").write_text(small("good").to_json())
+    (bundled / "bad.json").write_text(small("bad").to_json().replace('"seed": 1', '"seed": -1'))
+    entries = {e.name: e for e in Library(bundled, tmp_path / "user_scenarios").entries()}
+    assert entries["good"].error is None and entries["good"].read_only
+    assert entries["bad"].kind == BUNDLED and "scenarios/bad.json" in entries["bad"].error
+    assert "seed" in entries["bad"].error
+
+
 def test_read_finds_bundled_first_and_refuses_unknown_or_unsafe_names(library):
     scenario, entry = library.read("default")
     assert entry.kind == BUNDLED and scenario.name == "default"
