@@ -146,10 +146,16 @@ def test_builder001_three_phases_from_blank_by_dragging_and_typing_then_save(das
     assert stored_doc(dash_duo)["phases"][1]["start"] == moved and moved % 5 == 0  # on the tick grid
     wait(dash_duo, lambda: by_id(dash_duo, ids.field("phases.0.end")).get_attribute("value") != "2:30")
 
-    # Type the rest; typed fields and the drawing stay in step.
-    for path, text in (("phases.1.name", "peak"), ("phases.1.intensity", "1"), ("phases.2.name", "recovery"), ("phases.1.end", "3:50")):
+    # Type the rest, each value taken before the next (as a user sees it land); typed fields
+    # and the drawing stay in step.
+    for path, text, landed in (
+        ("phases.1.name", "peak", lambda d: d["phases"][1].get("name") == "peak"),
+        ("phases.1.intensity", "1", lambda d: d["phases"][1].get("intensity") == 1),
+        ("phases.2.name", "recovery", lambda d: d["phases"][2].get("name") == "recovery"),
+        ("phases.1.end", "3:50", lambda d: d["phases"][2].get("start") == 230),
+    ):
         type_into(dash_duo, path, text)
-    wait(dash_duo, lambda: stored_doc(dash_duo)["phases"][2].get("start") == 230, "typing an end did not move the next start")
+        wait(dash_duo, lambda landed=landed: landed(stored_doc(dash_duo)), f"{path} = {text} was not taken")
     wait(dash_duo, lambda: "recovery" in text_of(dash_duo, f"#{ids.TIMELINE} .annotation"))
 
     # A validation error, shown at its field, blocks saving; fixing it clears it.
