@@ -233,6 +233,25 @@ def pick_trigger(triggered: list[Any]) -> str | None:
     return names[0] if names else None
 
 
+def picked_meanwhile(values: dict, store: Any, models: list[str]) -> tuple[str, str] | None:
+    """A pick (source or model) that a refresh carries: the browser sends every input with each
+    request, and a refresh sent while the pick's own request was in flight supersedes it (Dash
+    keeps the newest answer). The tick callback echoes its view into both pickers, so a picker
+    that differs from the stored view was set by someone else: the user, or "Open data"."""
+    if not isinstance(store, dict):
+        return None
+    try:
+        source = values.get((shell_ids.SOURCE, "value"))
+        if isinstance(source, str) and source and clean_spec(source) != _store_source(store):
+            return shell_ids.SOURCE, "source"
+    except ViewError:
+        return None
+    model = values.get((shell_ids.MODEL, "value"))
+    if isinstance(model, str) and model in models and model != store.get("model"):
+        return shell_ids.MODEL, "model"
+    return None
+
+
 def tick_answer(
     services: Services, trigger: str | None, args: tuple, *, now: float, refresh_sec: float
 ) -> Answer:
@@ -249,6 +268,8 @@ def tick_answer(
     action = ACTION_BY_TRIGGER.get(trigger, "load") if trigger else "load"
     if store is None:
         action = "load"
+    if action == "tick":
+        trigger, action = picked_meanwhile(values, store, models) or (trigger, action)
     if action == "load":
         view, problems = view_from_query(values[(shell_ids.URL, "search")], default, models)
     else:

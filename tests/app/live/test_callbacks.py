@@ -236,6 +236,29 @@ def test_picking_a_scenario_source_starts_it_from_the_beginning(client):
     assert any(o["label"].startswith("dataset") for o in options)
 
 
+def test_a_pick_carried_by_a_refresh_is_answered_as_the_pick(client):
+    # The refresh that superseded the pick's own request carries the pickers' new values.
+    def refresh(store, n, source, model):
+        values = {INTERVAL: n, (shell_ids.SOURCE, "value"): source, (shell_ids.MODEL, "value"): model}
+        status, data = post_tick(client, values, store, [f"{ids.INTERVAL}.n_intervals"])
+        assert status == 200
+        return data
+
+    first = _first_paint(client, "?tick=31")
+    store, model = _store(first), response_value(first, shell_ids.MODEL, "value")
+    assert store["source"] != "scenario:default" and model != "heuristic"
+    data = refresh(store, 1, "scenario:default", model)
+    store = _store(data)
+    assert store["source"] == "scenario:default" and store["tick"] == START_TICK
+    assert response_value(data, shell_ids.SOURCE, "value") == "scenario:default"
+    store = _store(refresh(store, 2, "scenario:default", "heuristic"))
+    assert store["model"] == "heuristic"
+    # Pickers that echo the view change nothing: a plain refresh advances one tick.
+    data = refresh(store, 3, "scenario:default", "heuristic")
+    assert _store(data)["tick"] == store["tick"] + 1
+    assert "__dash_patch_update" in response_value(data, ids.TOP5, "figure")
+
+
 def test_an_unopenable_source_falls_back_with_a_message(client):
     store = _store(_first_paint(client))
     _, data = post_tick(
